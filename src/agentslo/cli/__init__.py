@@ -1,0 +1,1 @@
+"""The ``agentslo`` command line; one module per command."""

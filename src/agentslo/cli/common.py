@@ -1,0 +1,89 @@
+"""Options and helpers shared by every command: the store path, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from agentslo.store import Store, StoreError, open_store
+
+__all__ = [
+    "DbOption",
+    "JsonOption",
+    "UserError",
+    "console",
+    "err_console",
+    "fail",
+    "handle_errors",
+    "open_db",
+    "print_json",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar="AGENTSLO_DB",
+        help="Store file (DuckDB). Default: ./agentslo.duckdb.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON (see docs/cli.md).")
+]
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed without a traceback (exit 2)."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can fix into a one-line message and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (UserError, StoreError, ValueError, FileNotFoundError, PermissionError) as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def open_db(db: Path | None, *, read_only: bool = False) -> Store:
+    """Open the store named by ``--db`` / ``AGENTSLO_DB`` / the default."""
+    return open_store(db, read_only=read_only)
+
+
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as JSON to stdout (NaN and infinities become null)."""
+    sys.stdout.write(json.dumps(_clean(payload), indent=2, default=str) + "\n")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value

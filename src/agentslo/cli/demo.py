@@ -1,0 +1,5 @@
+"""PLACEHOLDER: `agentslo demo` (being written)."""
+
+
+def demo() -> None:
+    """Not yet available."""

@@ -1,0 +1,5 @@
+"""PLACEHOLDER: `agentslo export` (being written)."""
+
+
+def export() -> None:
+    """Not yet available."""

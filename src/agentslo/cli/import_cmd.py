@@ -1,0 +1,5 @@
+"""PLACEHOLDER: `agentslo import` (being written)."""
+
+
+def import_() -> None:
+    """Not yet available."""

@@ -1,0 +1,5 @@
+"""PLACEHOLDER: `agentslo report` (being written)."""
+
+
+def report() -> None:
+    """Not yet available."""

@@ -1,0 +1,123 @@
+"""DuckDB DDL for the shared tables, derived from the Arrow schemas in ``model``,
+and the forward-only migrations that bring any older store file up to date.
+
+Each migration is applied once, in order, inside a transaction, and recorded in
+``schema_version``; a store written by a newer agentslo is refused rather than
+misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from agentslo.model import FINDINGS_SCHEMA, OUTCOMES_SCHEMA, RUNS_SCHEMA, SPANS_SCHEMA
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "migrate"]
+
+_DUCK_TYPES: Final[dict[pa.DataType, str]] = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+class StoreVersionError(RuntimeError):
+    """The store file was written by a newer agentslo than this one."""
+
+
+def _create_table(name: str, schema: pa.Schema, key: Sequence[str] = ()) -> str:
+    columns = [
+        f'"{f.name}" {_DUCK_TYPES[f.type]}{"" if f.nullable else " NOT NULL"}' for f in schema
+    ]
+    if key:
+        columns.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in key) + ")")
+    return f"CREATE TABLE {name} (\n  " + ",\n  ".join(columns) + "\n)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward step of the schema."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "runs, spans, outcomes and findings",
+        (
+            # Runs and outcomes are keyed so that re-importing is idempotent. Spans are
+            # deduplicated by the writer instead: a key index over tens of millions of
+            # spans costs more at ingest than the anti-join does.
+            _create_table("runs", RUNS_SCHEMA, ("project", "run_id")),
+            _create_table("spans", SPANS_SCHEMA),
+            _create_table("outcomes", OUTCOMES_SCHEMA, ("project", "outcome_id")),
+            _create_table("findings", FINDINGS_SCHEMA, ("project", "finding_id")),
+        ),
+    ),
+    Migration(
+        2,
+        "metadata and generator ground truth",
+        (
+            "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+            # What a synthetic generator injected (a regressed version, a token-burning
+            # account, a failure mode in one run), kept apart from the data that
+            # detectors read so that they cannot peek at it.
+            "CREATE TABLE ground_truth (project VARCHAR NOT NULL, kind VARCHAR NOT NULL, "
+            "subject VARCHAR NOT NULL, detail VARCHAR)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open store (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: str) -> int:
+    """Apply every migration newer than the store's version; return the new version."""
+    version = current_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"{path}: store schema version {version} is newer than this agentslo "
+            f"understands ({SCHEMA_VERSION}); upgrade agentslo (pip install -U agentslo)"
+        )
+    if version == 0:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+            "description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                [migration.version, migration.description],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        version = migration.version
+    return version

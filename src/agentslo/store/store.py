@@ -1,0 +1,169 @@
+"""The embedded store: one DuckDB file holding runs, spans, outcomes and findings."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agentslo.model import SCHEMAS
+from agentslo.store.schema import SCHEMA_VERSION, current_version, migrate
+from agentslo.store.writer import Batch, WriteCounts, write_batch
+
+__all__ = ["DEFAULT_DB", "TABLES", "Store", "StoreError", "default_path", "open_store"]
+
+DEFAULT_DB: Final = "agentslo.duckdb"
+TABLES: Final = tuple(SCHEMAS)
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be opened or used; the message says why and what to do."""
+
+
+def default_path() -> Path:
+    """The store path: ``$AGENTSLO_DB`` if set, else ``./agentslo.duckdb``."""
+    return Path(os.environ.get("AGENTSLO_DB") or DEFAULT_DB)
+
+
+class Store:
+    """An open store file. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"{self.path}: no such store; create one with `agentslo demo` or "
+                "`agentslo import FILE`, or point --db / AGENTSLO_DB at an existing file"
+            )
+        if not self.path.parent.exists():
+            raise StoreError(
+                f"{self.path}: folder {self.path.parent} does not exist; create it first"
+            )
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot open the store ({exc}); check the path, or whether "
+                "another process holds it open for writing"
+            ) from exc
+        if read_only:
+            if current_version(self.con) < SCHEMA_VERSION:
+                self.con.close()
+                raise StoreError(
+                    f"{self.path}: the store needs a schema upgrade; open it once "
+                    "read-write (for example `agentslo import`) to migrate it"
+                )
+        else:
+            migrate(self.con, str(self.path))
+        self._ibis: Any = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (pending transactions were committed by each write)."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------
+    def write(self, batch: Batch) -> WriteCounts:
+        """Write one batch atomically (see :func:`agentslo.store.writer.write_batch`)."""
+        return write_batch(self.con, batch)
+
+    def write_records(self, records: Iterable[Any]) -> WriteCounts:
+        """Write already-validated model records (``Run``, ``Span``, ...) as one batch."""
+        rows: dict[str, list[dict[str, Any]]] = {}
+        by_model = {model: name for name, (model, _) in SCHEMAS.items()}
+        for record in records:
+            rows.setdefault(by_model[type(record)], []).append(record.to_row())
+        batch = {
+            name: pa.Table.from_pylist(items, schema=SCHEMAS[name][1])
+            for name, items in rows.items()
+        }
+        return self.write(batch)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under ``key`` in the meta table."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, json.dumps(value, default=str)]
+        )
+
+    def get_meta(self, key: str) -> Any:
+        """The value stored under ``key``, or None."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # -- reading -------------------------------------------------------------------
+    @property
+    def ibis(self) -> Any:
+        """An Ibis backend over this store's connection (metrics are Ibis expressions)."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def table(self, name: str) -> Any:
+        """The Ibis table expression for ``name`` (one of runs, spans, outcomes, findings)."""
+        if name not in SCHEMAS:
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        return self.ibis.table(name)
+
+    def count(self, name: str) -> int:
+        """Rows in table ``name``."""
+        if name not in SCHEMAS:
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- Parquet ---------------------------------------------------------------------
+    def export_parquet(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write each table to ``folder/<table>.parquet`` (zstd); return the paths.
+
+        Each file carries ``agentslo.table`` in its key-value metadata, so an import
+        recognises it whatever it is later renamed to.
+        """
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for name in TABLES:
+            path = out / f"{name}.parquet"
+            metadata = {"agentslo.table": name, "agentslo.schema_version": str(SCHEMA_VERSION)}
+            kv = ", ".join(f"'{k}': '{v}'" for k, v in metadata.items())
+            target = str(path).replace("'", "''")
+            self.con.execute(
+                f"COPY (SELECT * FROM {name}) TO '{target}' "
+                f"(FORMAT PARQUET, COMPRESSION ZSTD, KV_METADATA {{{kv}}})"
+            )
+            written[name] = path
+        return written
+
+
+def parquet_table_name(path: str | os.PathLike[str]) -> str | None:
+    """The agentslo table a Parquet file holds, from its metadata, else its file name."""
+    meta = pq.read_schema(path).metadata or {}
+    name = meta.get(b"agentslo.table", b"").decode()
+    if name in SCHEMAS:
+        return name
+    stem = Path(path).name.split(".")[0]
+    return stem if stem in SCHEMAS else None
+
+
+def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+    """Open (creating and migrating if needed) the store at ``path`` or the default."""
+    return Store(path if path is not None else default_path(), read_only=read_only)

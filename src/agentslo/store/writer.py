@@ -1,0 +1,117 @@
+"""Batched, atomic writes of Arrow tables into the store.
+
+A batch is a mapping from table name to an Arrow table already validated against
+``model.SCHEMAS``. The whole batch is written in one transaction: either every
+row of every table lands or none does. Re-writing the same records is idempotent:
+runs and findings are replaced by key (the newest write wins, so a run assembled
+later replaces its first sketch), outcomes and spans already present are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from agentslo.model import SCHEMAS
+
+__all__ = ["Batch", "WriteCounts", "conform", "write_batch"]
+
+Batch = Mapping[str, pa.Table]
+
+_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "runs": ("project", "run_id"),
+    "spans": ("project", "trace_id", "span_id"),
+    "outcomes": ("project", "outcome_id"),
+    "findings": ("project", "finding_id"),
+}
+_REPLACE: Final = frozenset({"runs", "findings"})
+
+
+@dataclass
+class WriteCounts:
+    """Rows offered per table in the batches written so far."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def add(self, table: str, n: int) -> None:
+        self.rows[table] = self.rows.get(table, 0) + n
+
+    def merge(self, other: WriteCounts) -> None:
+        for table, n in other.rows.items():
+            self.add(table, n)
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """Return ``table`` with exactly the columns of table ``name``, in order, cast.
+
+    Missing nullable columns are filled with nulls; extra columns are an error,
+    because silently dropping data is worse than refusing it.
+    """
+    schema = SCHEMAS[name][1]
+    extra = set(table.column_names) - set(schema.names)
+    if extra:
+        raise ValueError(
+            f"{name}: unknown column(s) {sorted(extra)}; allowed: {', '.join(schema.names)}"
+        )
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            columns.append(table.column(f.name).cast(f.type))
+        elif f.nullable:
+            columns.append(pa.nulls(table.num_rows, f.type))
+        else:
+            raise ValueError(f"{name}: required column '{f.name}' is missing")
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    keys = _KEYS[name]
+    cols = ", ".join(f'"{c}"' for c in table.column_names)
+    # Keep only the last occurrence of each key within the batch: DuckDB refuses to
+    # upsert the same key twice in one statement, and last-write-wins is the rule.
+    ordered = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    view = f"_agentslo_batch_{name}"
+    con.register(view, ordered)
+    try:
+        key_list = ", ".join(f'"{k}"' for k in keys)
+        deduped = (
+            f"SELECT {cols} FROM {view} "
+            f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
+        )
+        if name in _REPLACE:
+            con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) {deduped}")
+        elif name == "outcomes":
+            con.execute(f"INSERT OR IGNORE INTO {name} ({cols}) {deduped}")
+        else:
+            match = " AND ".join(f'e."{k}" = b."{k}"' for k in keys)
+            con.execute(
+                f"INSERT INTO {name} ({cols}) SELECT {cols} FROM ({deduped}) b "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {name} e WHERE {match})"
+            )
+    finally:
+        con.unregister(view)
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
+    """Write every table of ``batch`` in one transaction and return the row counts."""
+    unknown = set(batch) - set(SCHEMAS)
+    if unknown:
+        raise ValueError(f"unknown table(s) {sorted(unknown)}; tables: {', '.join(SCHEMAS)}")
+    conformed = {name: conform(name, batch[name]) for name in SCHEMAS if name in batch}
+    counts = WriteCounts()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, table in conformed.items():
+            if table.num_rows:
+                _insert(con, name, table)
+            counts.add(name, table.num_rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
