@@ -29,7 +29,8 @@ __all__ = [
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
+# Tables are wide; when piped (CI logs, files) do not squeeze them to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 DbOption = Annotated[

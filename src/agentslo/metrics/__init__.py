@@ -7,11 +7,31 @@ from agentslo.metrics.outcomes import (
     effective_outcomes,
     runs_with_outcome,
 )
+from agentslo.metrics.report import (
+    GROUP_COLUMNS,
+    MEASURES,
+    QUANTILES,
+    GroupMetrics,
+    Report,
+    ReportQuery,
+    check_group_by,
+    fleet_report,
+    report_from_tables,
+)
 
 __all__ = [
     "ALL_SOURCES",
+    "GROUP_COLUMNS",
+    "MEASURES",
+    "QUANTILES",
     "TRUSTED_SOURCES",
+    "GroupMetrics",
+    "Report",
+    "ReportQuery",
+    "check_group_by",
     "check_sources",
     "effective_outcomes",
+    "fleet_report",
+    "report_from_tables",
     "runs_with_outcome",
 ]

@@ -98,9 +98,7 @@ def runs_with_outcome(
     )
     claims = claims.select(_cp=claims.project, _cr=claims.run_id, _claim_label=claims.label)
     joined = runs.left_join(eff, [runs.project == eff._ep, runs.run_id == eff._er])
-    joined = joined.left_join(
-        claims, [joined.project == claims._cp, joined.run_id == claims._cr]
-    )
+    joined = joined.left_join(claims, [joined.project == claims._cp, joined.run_id == claims._cr])
     duration_us = joined.ended_at.delta(joined.started_at, unit="microsecond")
     return joined.mutate(
         success=ibis.ifelse(

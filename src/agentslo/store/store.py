@@ -157,7 +157,7 @@ class Store:
 def parquet_table_name(path: str | os.PathLike[str]) -> str | None:
     """The agentslo table a Parquet file holds, from its metadata, else its file name."""
     meta = pq.read_schema(path).metadata or {}
-    name = meta.get(b"agentslo.table", b"").decode()
+    name = str(meta.get(b"agentslo.table", b"").decode())
     if name in SCHEMAS:
         return name
     stem = Path(path).name.split(".")[0]
