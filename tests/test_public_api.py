@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import agentslo
 import agentslo.metrics
+import agentslo.slo
 import agentslo.stats
 import agentslo.store
 
@@ -15,6 +16,6 @@ def test_top_level_surface() -> None:
 
 
 def test_subpackage_surfaces_resolve() -> None:
-    for module in (agentslo, agentslo.metrics, agentslo.stats, agentslo.store):
+    for module in (agentslo, agentslo.metrics, agentslo.slo, agentslo.stats, agentslo.store):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"

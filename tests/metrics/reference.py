@@ -11,20 +11,18 @@ import numpy as np
 from agentslo.model import SOURCE_TRUST, Outcome, Run
 from agentslo.stats import pass_at_k, pass_hat_k
 
+LABEL_RANK = {"failure": 0, "partial": 1, "success": 2}
+
 
 def effective(outcomes: Sequence[Outcome], sources: Sequence[str]) -> Outcome | None:
-    """Most trusted source first, then the latest recorded, then the largest id."""
+    """Most trusted source first, then the latest recorded, then the most pessimistic label."""
     eligible = [o for o in outcomes if o.source in sources]
     if not eligible:
         return None
     return min(
         eligible,
-        key=lambda o: (SOURCE_TRUST[o.source], -o.recorded_at.timestamp(), _neg(o.outcome_id)),
+        key=lambda o: (SOURCE_TRUST[o.source], -o.recorded_at.timestamp(), LABEL_RANK[o.label]),
     )
-
-
-def _neg(text: str) -> tuple[int, ...]:
-    return (*tuple(-ord(ch) for ch in text), 1)
 
 
 def quantile(values: list[float], q: float) -> float | None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.metrics.reference import reference_group
 
-from agentslo.metrics import ReportQuery, fleet_report
+from agentslo.metrics import ReportQuery, fleet_report, report_from_tables
 from agentslo.model import Outcome, Run
 from agentslo.store import Store
 
@@ -94,7 +94,12 @@ def test_report_matches_reference(
     runs, outcomes = fleet
     with _store([*runs, *outcomes]) as store:
         report = fleet_report(store, ReportQuery(by=("agent",), sources=sources))
-    assert_matches(report.overall.to_dict(), reference_group(runs, outcomes, sources))
+        raw = report_from_tables(
+            store.table("runs"), store.table("outcomes"), ReportQuery(by=(), sources=sources)
+        )
+    expected = reference_group(runs, outcomes, sources)
+    assert_matches(report.overall.to_dict(), expected)
+    assert_matches(raw.overall.to_dict(), expected)  # the index and the raw path agree
     agents = sorted({r.agent for r in runs})
     assert [g.keys["agent"] for g in report.groups] == agents
     for group in report.groups:

@@ -151,7 +151,7 @@ def test_parquet_export_names_each_table(tmp_path: Path) -> None:
 
 
 def test_records_validate_at_the_boundary() -> None:
-    with pytest.raises(ValueError, match="ended_at .* is before started_at"):
+    with pytest.raises(ValueError, match=r"ended_at .* is before started_at"):
         Run(run_id="r", agent="a", started_at=T0, ended_at=datetime(2026, 10, 1))
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
         Run.model_validate({"run_id": "r", "agent": "a", "started_at": T0, "colour": "red"})

@@ -5,6 +5,8 @@ from agentslo.metrics.outcomes import (
     TRUSTED_SOURCES,
     check_sources,
     effective_outcomes,
+    outcome_index,
+    runs_with_index,
     runs_with_outcome,
 )
 from agentslo.metrics.report import (
@@ -32,6 +34,8 @@ __all__ = [
     "check_sources",
     "effective_outcomes",
     "fleet_report",
+    "outcome_index",
     "report_from_tables",
+    "runs_with_index",
     "runs_with_outcome",
 ]

@@ -35,7 +35,12 @@ from typing import Any, Final
 
 import ibis
 
-from agentslo.metrics.outcomes import TRUSTED_SOURCES, check_sources, runs_with_outcome
+from agentslo.metrics.outcomes import (
+    TRUSTED_SOURCES,
+    check_sources,
+    outcome_index,
+    runs_with_index,
+)
 from agentslo.model import to_utc_naive
 from agentslo.stats import wilson_interval
 
@@ -63,7 +68,7 @@ GROUP_COLUMNS: Final = (
     "environment",
     "suite",
 )
-#: Measure name -> column of ``runs_with_outcome``.
+#: Measure name -> column of ``runs_with_index``.
 MEASURES: Final = {
     "duration": "duration_s",
     "steps": "steps",
@@ -111,14 +116,30 @@ class ReportQuery:
         return self.by + ((_BUCKET_COLUMN,) if self.bucket is not None else ())
 
 
-def _filtered(runs: Any, outcomes: Any, q: ReportQuery) -> Any:
-    t = runs_with_outcome(runs, outcomes, sources=q.sources, as_of=q.as_of)
+#: The run columns a report reads; the rest (attributes, texts) never leave the store.
+_RUN_COLUMNS: Final = (
+    *GROUP_COLUMNS,
+    "run_id",
+    "trial",
+    "started_at",
+    "ended_at",
+    "total_tokens",
+    "cost_usd",
+    "steps",
+)
+
+
+def _filtered(runs: Any, index: Any, q: ReportQuery) -> Any:
     if q.project is not None:
-        t = t.filter(t.project == q.project)
+        runs = runs.filter(runs.project == q.project)
+        index = index.filter(index.project == q.project)
     if q.since is not None:
-        t = t.filter(t.started_at >= ibis.literal(to_utc_naive(q.since)))
+        runs = runs.filter(runs.started_at >= ibis.literal(to_utc_naive(q.since)))
     if q.until is not None:
-        t = t.filter(t.started_at < ibis.literal(to_utc_naive(q.until)))
+        runs = runs.filter(runs.started_at < ibis.literal(to_utc_naive(q.until)))
+    t = runs_with_index(runs.select(*_RUN_COLUMNS), index, sources=q.sources).drop(
+        "outcome_label", "outcome_source", "ended_at", "run_id"
+    )
     if q.bucket is not None:
         seconds = int(q.bucket.total_seconds())
         epoch = t.started_at.epoch_seconds().cast("int64")
@@ -143,9 +164,8 @@ def _aggregates(t: Any) -> dict[str, Any]:
         "last_started": t.started_at.max(),
     }
     for measure, column in MEASURES.items():
-        values = t[column].cast("float64")
-        for q in QUANTILES:
-            aggs[f"{measure}_p{round(q * 100)}"] = values.quantile(q)
+        # One multi-quantile per measure: the backend sorts each group's values once.
+        aggs[f"{measure}_q"] = t[column].cast("float64").quantile(list(QUANTILES))
     return aggs
 
 
@@ -283,6 +303,12 @@ def _ratio(numerator: float | None, denominator: float) -> float | None:
     return numerator / denominator
 
 
+def _quantiles(values: Sequence[Any] | None) -> dict[str, float | None]:
+    if values is None:
+        values = [None] * len(QUANTILES)
+    return {f"p{round(q * 100)}": _num(v) for q, v in zip(QUANTILES, values, strict=True)}
+
+
 def _to_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -321,12 +347,7 @@ def _group_metrics(row: dict[str, Any], keys: Sequence[str], confidence: float) 
         cost_per_success=_ratio(total_cost, successes),
         total_tokens=total_tokens,
         tokens_per_success=_ratio(total_tokens, successes),
-        percentiles={
-            measure: {
-                f"p{round(q * 100)}": _num(row[f"{measure}_p{round(q * 100)}"]) for q in QUANTILES
-            }
-            for measure in MEASURES
-        },
+        percentiles={measure: _quantiles(row[f"{measure}_q"]) for measure in MEASURES},
         first_started=_to_datetime(row["first_started"]),
         last_started=_to_datetime(row["last_started"]),
     )
@@ -349,9 +370,35 @@ def _attach_pass_k(
 
 
 def report_from_tables(runs: Any, outcomes: Any, query: ReportQuery | None = None) -> Report:
-    """Compute the report on whatever backend ``runs`` and ``outcomes`` live on."""
+    """Compute the report from raw ``runs`` and ``outcomes`` tables on any backend."""
     q = query or ReportQuery()
-    t = _filtered(runs, outcomes, q)
+    return _report_over(runs, outcome_index(outcomes, as_of=q.as_of), q)
+
+
+def fleet_report(store: Any, query: ReportQuery | None = None, **kwargs: Any) -> Report:
+    """The fleet report over a store (``agentslo.store.Store``).
+
+    Pass a ``ReportQuery`` or its fields as keyword arguments
+    (``fleet_report(store, by=("agent", "version"), bucket=timedelta(hours=1))``).
+    Reads the store's per-run outcome index; a report ``as_of`` a past instant
+    recomputes it from the outcomes recorded by then.
+    """
+    q = query or ReportQuery(**kwargs)
+    if q.as_of is None:
+        index = store.table("run_outcomes")
+    else:
+        index = outcome_index(store.table("outcomes"), as_of=q.as_of)
+    return _report_over(store.table("runs"), index, q)
+
+
+def _report_over(runs: Any, index: Any, q: ReportQuery) -> Report:
+    """Materialise the per-run rows once (a temporary table on DuckDB, a cached
+    DataFrame on Spark); every aggregation then reads them."""
+    with _filtered(runs, index, q).cache() as t:
+        return _report(t, q)
+
+
+def _report(t: Any, q: ReportQuery) -> Report:
     keys = list(q.keys)
     overall_row = t.aggregate(**_aggregates(t)).to_pyarrow().to_pylist()[0]
     overall = _group_metrics(overall_row, [], q.confidence)
@@ -371,13 +418,3 @@ def report_from_tables(runs: Any, outcomes: Any, query: ReportQuery | None = Non
             rows = _pass_k_expression(t, keys, max_k).to_pyarrow().to_pylist()
             _attach_pass_k(by_key, rows, keys, max_k)
     return Report(query=q, groups=groups, overall=overall, generated_at=datetime.now(UTC))
-
-
-def fleet_report(store: Any, query: ReportQuery | None = None, **kwargs: Any) -> Report:
-    """The fleet report over a store (``agentslo.store.Store``).
-
-    Pass a ``ReportQuery`` or its fields as keyword arguments
-    (``fleet_report(store, by=("agent", "version"), bucket=timedelta(hours=1))``).
-    """
-    q = query or ReportQuery(**kwargs)
-    return report_from_tables(store.table("runs"), store.table("outcomes"), q)

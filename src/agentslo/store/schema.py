@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import duckdb
+import ibis
 import pyarrow as pa
 
 from agentslo.model import FINDINGS_SCHEMA, OUTCOMES_SCHEMA, RUNS_SCHEMA, SPANS_SCHEMA
+from agentslo.store.outcome_index import create_index_sql, index_rows, upsert_index_sql
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "migrate"]
 
@@ -49,6 +51,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
+def _backfill_index_sql() -> str:
+    """Fill ``run_outcomes`` from the outcomes already stored (migration 3)."""
+    outcomes = ibis.table(OUTCOMES_SCHEMA, name="outcomes")
+    return upsert_index_sql(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -75,6 +83,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "subject VARCHAR NOT NULL, detail VARCHAR)",
         ),
     ),
+    Migration(3, "per-run outcome index", (create_index_sql(), _backfill_index_sql())),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version

@@ -55,6 +55,11 @@ class Store:
                 f"{self.path}: cannot open the store ({exc}); check the path, or whether "
                 "another process holds it open for writing"
             ) from exc
+        # Our own commands show progress; DuckDB's bar would interleave with it.
+        self.con.execute("SET enable_progress_bar = false")
+        # Reports never depend on row order (every ordered result says ORDER BY), and
+        # not preserving it lets DuckDB materialise and aggregate in parallel.
+        self.con.execute("SET preserve_insertion_order = false")
         if read_only:
             if current_version(self.con) < SCHEMA_VERSION:
                 self.con.close()
@@ -119,8 +124,9 @@ class Store:
         return self._ibis
 
     def table(self, name: str) -> Any:
-        """The Ibis table expression for ``name`` (one of runs, spans, outcomes, findings)."""
-        if name not in SCHEMAS:
+        """The Ibis table expression for ``name``: one of runs, spans, outcomes, findings,
+        or the derived ``run_outcomes`` index."""
+        if name not in SCHEMAS and name != "run_outcomes":
             raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
         return self.ibis.table(name)
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import duckdb
+import ibis
 import numpy as np
 import pyarrow as pa
 
 from agentslo.model import SCHEMAS
+from agentslo.store.outcome_index import index_rows, upsert_index_sql
 
 __all__ = ["Batch", "WriteCounts", "conform", "write_batch"]
 
@@ -69,6 +71,17 @@ def conform(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _update_index(con: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
+    """Min-merge newly inserted outcomes into the ``run_outcomes`` index."""
+    view = "_agentslo_new_outcomes"
+    con.register(view, inserted)
+    try:
+        outcomes = ibis.table(SCHEMAS["outcomes"][1], name=view)
+        con.execute(upsert_index_sql(str(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))))
+    finally:
+        con.unregister(view)
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
@@ -83,10 +96,21 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
             f"SELECT {cols} FROM {view} "
             f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
         )
+        # The window costs more than the rest of a span insert; most batches have no
+        # repeated key, and counting distinct keys first is cheap.
+        row = con.execute(f"SELECT count(*) > count(DISTINCT ({key_list})) FROM {view}").fetchone()
+        if row is not None and not row[0]:
+            deduped = f"SELECT {cols} FROM {view}"
         if name in _REPLACE:
             con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) {deduped}")
         elif name == "outcomes":
-            con.execute(f"INSERT OR IGNORE INTO {name} ({cols}) {deduped}")
+            # Only the outcomes actually inserted feed the per-run index, so an id
+            # offered again (even with other content) leaves both tables unchanged.
+            inserted = con.execute(
+                f"INSERT OR IGNORE INTO {name} ({cols}) {deduped} RETURNING *"
+            ).to_arrow_table()
+            if inserted.num_rows:
+                _update_index(con, inserted)
         else:
             match = " AND ".join(f'e."{k}" = b."{k}"' for k in keys)
             con.execute(
