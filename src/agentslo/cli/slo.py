@@ -25,7 +25,7 @@ from agentslo.cli.common import (
 from agentslo.durations import format_duration, parse_instant
 from agentslo.slo import SLOStatus, evaluate_slos, load_slos, prometheus_rules_yaml
 
-__all__ = ["app", "check", "rules"]
+__all__ = ["alerts_table", "app", "check", "rules", "status_table"]
 
 app = typer.Typer(
     help="SLOs from OpenSLO specs: error budgets and multiwindow burn-rate alerts.",
@@ -80,7 +80,8 @@ def _fastest_burn(status: SLOStatus) -> str:
     return f"{first.long_burn:.1f}x / {format_duration(first.long_window)}"
 
 
-def _status_table(statuses: list[SLOStatus]) -> Table:
+def status_table(statuses: list[SLOStatus]) -> Table:
+    """One row per SLO objective: SLI, budget left, fastest burn, firing alert."""
     table = Table(title="SLO status", title_justify="left")
     for name in ("SLO", "Target", "Window", "SLI", "Good / total", "Budget left", "Burn", "Alert"):
         table.add_column(name, justify="left" if name in ("SLO", "Target") else "right")
@@ -98,7 +99,8 @@ def _status_table(statuses: list[SLOStatus]) -> Table:
     return table
 
 
-def _alerts_table(statuses: list[SLOStatus]) -> Table | None:
+def alerts_table(statuses: list[SLOStatus]) -> Table | None:
+    """The firing burn-rate alerts with both windows' burn rates, or None if none fire."""
     firing = [(s, a) for s in statuses for a in s.alerts if a.firing]
     if not firing:
         return None
@@ -150,8 +152,8 @@ def check(
             }
         )
     else:
-        console.print(_status_table(statuses))
-        alerts = _alerts_table(statuses)
+        console.print(status_table(statuses))
+        alerts = alerts_table(statuses)
         if alerts is not None:
             console.print(alerts)
         healthy = len(statuses) - pages - tickets

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import ibis
 
@@ -36,6 +36,8 @@ from agentslo.store import Store
 __all__ = ["BurnRateAlert", "SLOStatus", "evaluate_slo", "evaluate_slos"]
 
 _OUTCOME_QUERIES = frozenset({"verified", "success", "failure"})
+#: Run statuses the ``errored`` query counts: the run broke, whatever its verdict.
+_ERROR_STATUSES: Final = ("error", "timeout")
 _DIGITS = 9  # burn rates are rounded so that 0.144 / (1 - 0.99) compares equal to 14.4
 
 
@@ -185,6 +187,10 @@ def _condition(t: Any, q: MetricQuery) -> Any:
         cond = t.success == 0
     elif name == "finished":
         cond = t._finished
+    elif name == "ok":
+        cond = t._finished & (t.status == "ok")
+    elif name == "errored":
+        cond = t._finished & t.status.isin(_ERROR_STATUSES)
     elif name == "duration":
         cond = t._finished & _compare(t._dur_s, q.op, q.threshold)
         if q.op in ("gt", "gte"):

@@ -125,6 +125,10 @@ def _count_rate(slo: SLOSpec, q: MetricQuery, extra: Sequence[str], window: str)
     name = q.query
     if name == "runs":
         return _rate("agentslo_runs_total", labels, window)
+    if name == "ok":
+        return _rate("agentslo_runs_total", [*labels, 'status="ok"'], window)
+    if name == "errored":
+        return _rate("agentslo_runs_total", [*labels, 'status=~"error|timeout"'], window)
     if name in ("verified", "success", "failure"):
         labels.append(_sources_matcher(slo))
         if name == "success":

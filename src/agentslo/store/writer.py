@@ -27,7 +27,7 @@ Batch = Mapping[str, pa.Table]
 
 _KEYS: Final[dict[str, tuple[str, ...]]] = {
     "runs": ("project", "run_id"),
-    "spans": ("project", "trace_id", "span_id"),
+    "spans": ("project", "trace_id", "span_id", "started_at"),
     "outcomes": ("project", "outcome_id"),
     "findings": ("project", "finding_id"),
 }
@@ -82,41 +82,74 @@ def _update_index(con: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
         con.unregister(view)
 
 
+def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str) -> None:
+    """Insert the spans of the batch that the store does not hold yet.
+
+    A span is the same span when project, trace_id, span_id and started_at agree (a
+    retried export resends it unchanged). Only existing spans in the batch's time
+    range can match, and DuckDB finds those by zone maps without reading the other
+    periods; when there are none (a bulk import of new data), the check is skipped.
+    A key index over tens of millions of spans would cost more memory and ingest
+    time than this.
+    """
+    bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM {view}").fetchone()
+    low, high = bounds if bounds else (None, None)
+    overlap = con.execute(
+        "SELECT count(*) FROM spans WHERE started_at BETWEEN ? AND ?", [low, high]
+    ).fetchone()
+    if not overlap or overlap[0] == 0:
+        con.execute(f"INSERT INTO spans ({cols}) {source}")
+        return
+    match = " AND ".join(
+        f'e."{k}" = b."{k}"' for k in ("project", "trace_id", "span_id", "started_at")
+    )
+    con.execute(
+        f"INSERT INTO spans ({cols}) SELECT {cols} FROM ({source}) b "
+        f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
+        f"BETWEEN ? AND ?) e WHERE {match})",
+        [low, high],
+    )
+
+
+def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[str, ...]) -> bool:
+    """Whether two rows of ``view`` may share a key (hash collisions count as maybe)."""
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    row = con.execute(
+        f"SELECT count(*) FROM (SELECT hash({key_list}) AS h FROM {view} "
+        "GROUP BY h HAVING count(*) > 1)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
-    # Keep only the last occurrence of each key within the batch: DuckDB refuses to
-    # upsert the same key twice in one statement, and last-write-wins is the rule.
     ordered = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     view = f"_agentslo_batch_{name}"
     con.register(view, ordered)
     try:
-        key_list = ", ".join(f'"{k}"' for k in keys)
-        deduped = (
-            f"SELECT {cols} FROM {view} "
-            f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
-        )
-        # The window costs more than the rest of a span insert; most batches have no
-        # repeated key, and counting distinct keys first is cheap.
-        row = con.execute(f"SELECT count(*) > count(DISTINCT ({key_list})) FROM {view}").fetchone()
-        if row is not None and not row[0]:
-            deduped = f"SELECT {cols} FROM {view}"
+        if _has_duplicate_keys(con, view, keys):
+            # Keep only the last occurrence of each key: DuckDB refuses to upsert the
+            # same key twice in one statement, and last-write-wins is the rule.
+            key_list = ", ".join(f'"{k}"' for k in keys)
+            source = (
+                f"SELECT {cols} FROM {view} QUALIFY row_number() OVER "
+                f"(PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
+            )
+        else:
+            source = f"SELECT {cols} FROM {view}"
         if name in _REPLACE:
-            con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) {deduped}")
+            con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) {source}")
         elif name == "outcomes":
             # Only the outcomes actually inserted feed the per-run index, so an id
             # offered again (even with other content) leaves both tables unchanged.
             inserted = con.execute(
-                f"INSERT OR IGNORE INTO {name} ({cols}) {deduped} RETURNING *"
+                f"INSERT OR IGNORE INTO {name} ({cols}) {source} RETURNING *"
             ).to_arrow_table()
             if inserted.num_rows:
                 _update_index(con, inserted)
         else:
-            match = " AND ".join(f'e."{k}" = b."{k}"' for k in keys)
-            con.execute(
-                f"INSERT INTO {name} ({cols}) SELECT {cols} FROM ({deduped}) b "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {name} e WHERE {match})"
-            )
+            _insert_new_spans(con, view, cols, source)
     finally:
         con.unregister(view)
 
