@@ -78,11 +78,19 @@ def to_utc_naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _utc_now() -> datetime:
+    """Now, as naive UTC like every stored instant."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def _json_text(value: Any) -> str | None:
     """Serialise an attributes/evidence value to compact JSON text (None stays None)."""
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
 class _Record(BaseModel):
@@ -92,10 +100,12 @@ class _Record(BaseModel):
 
     project: Name = "default"
 
-    @field_validator("*", mode="after")
+    @field_validator(
+        "started_at", "ended_at", "recorded_at", "created_at", mode="after", check_fields=False
+    )
     @classmethod
-    def _timestamps_to_utc(cls, value: Any) -> Any:
-        return to_utc_naive(value) if isinstance(value, datetime) else value
+    def _timestamps_to_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else to_utc_naive(value)
 
     def to_row(self) -> dict[str, Any]:
         """The record as a row of its Arrow table (JSON fields serialised)."""
@@ -186,7 +196,7 @@ class Outcome(_Record):
     score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     source: OutcomeSource
     evaluator: Name | None = None
-    recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    recorded_at: datetime = Field(default_factory=_utc_now)
     evidence: dict[str, Any] | list[Any] | str | None = None
 
     @model_validator(mode="after")
@@ -219,7 +229,7 @@ class Finding(_Record):
     agent: Name | None = None
     step: NonNegativeInt | None = None
     evidence: dict[str, Any] | list[Any] | str | None = None
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = Field(default_factory=_utc_now)
 
 
 _TS = pa.timestamp("us")

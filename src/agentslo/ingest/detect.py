@@ -1,0 +1,56 @@
+"""Which format a file is in, from its name (and, for ``.json``, its first bytes).
+
+``.jsonl``/``.ndjson`` are agentslo records as JSON Lines, ``.parquet`` one table
+of agentslo records, and ``.json`` a tau-bench results file when it holds a JSON
+list of records with a ``traj`` field. Anything else is refused with the list of
+formats rather than guessed: a wrong guess would reject every record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from agentslo.ingest.errors import SourceError
+
+__all__ = ["FORMATS", "SUFFIXES", "detect_format"]
+
+#: Formats ``agentslo import`` reads (the values of ``--format``).
+FORMATS: Final = ("jsonl", "parquet", "tau-bench")
+
+#: File name suffix -> format. ``.json`` needs a look inside (see ``detect_format``).
+SUFFIXES: Final[dict[str, str]] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".json": "tau-bench",
+}
+
+# A tau-bench record puts `traj` after `task_id`, `reward` and `info` (a task and
+# its gold actions: a few kB); 1 MiB leaves ample room.
+_SNIFF_BYTES: Final = 1 << 20
+
+
+def detect_format(path: Path, display: str | None = None) -> str:
+    """The format of ``path`` (one of :data:`FORMATS`); :class:`SourceError` if unclear."""
+    name = display or str(path)
+    suffix = path.suffix.lower()
+    fmt = SUFFIXES.get(suffix)
+    if fmt is None:
+        raise SourceError(
+            f"{name}: cannot tell the format from the file name (known endings: "
+            f"{', '.join(SUFFIXES)}); rename the file or pass --format {'|'.join(FORMATS)}"
+        )
+    if fmt == "tau-bench" and not _looks_like_tau_bench(path):
+        raise SourceError(
+            f"{name}: cannot tell the format: a .json file is read as tau-bench results "
+            "when it holds a JSON list of records with a 'traj' field, and this one does "
+            "not; write agentslo records as JSON Lines (.jsonl), or pass --format"
+        )
+    return fmt
+
+
+def _looks_like_tau_bench(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and b'"traj"' in head
