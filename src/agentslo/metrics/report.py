@@ -116,10 +116,12 @@ class ReportQuery:
         return self.by + ((_BUCKET_COLUMN,) if self.bucket is not None else ())
 
 
-#: The run columns a report reads; the rest (attributes, texts) never leave the store.
+#: The run columns every report reads besides its grouping columns; the rest
+#: (attributes, texts, unused labels) never leave the store.
 _RUN_COLUMNS: Final = (
-    *GROUP_COLUMNS,
+    "project",
     "run_id",
+    "task_id",
     "trial",
     "started_at",
     "ended_at",
@@ -137,7 +139,8 @@ def _filtered(runs: Any, index: Any, q: ReportQuery) -> Any:
         runs = runs.filter(runs.started_at >= ibis.literal(to_utc_naive(q.since)))
     if q.until is not None:
         runs = runs.filter(runs.started_at < ibis.literal(to_utc_naive(q.until)))
-    t = runs_with_index(runs.select(*_RUN_COLUMNS), index, sources=q.sources).drop(
+    columns = list(dict.fromkeys([*_RUN_COLUMNS, *q.by]))
+    t = runs_with_index(runs.select(*columns), index, sources=q.sources).drop(
         "outcome_label", "outcome_source", "ended_at", "run_id"
     )
     if q.bucket is not None:
