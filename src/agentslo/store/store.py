@@ -60,6 +60,10 @@ class Store:
         # Reports never depend on row order (every ordered result says ORDER BY), and
         # not preserving it lets DuckDB materialise and aggregate in parallel.
         self.con.execute("SET preserve_insertion_order = false")
+        # Checkpoint (fold the WAL into the file, rewriting key indexes) every 1 GB of
+        # log rather than every 16 MB: on bulk imports the default made each batch's
+        # commit rewrite the run and outcome key indexes (measured: 25% of the import).
+        self.con.execute("SET checkpoint_threshold = '1GB'")
         if read_only:
             if current_version(self.con) < SCHEMA_VERSION:
                 self.con.close()
