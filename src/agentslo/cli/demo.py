@@ -130,5 +130,5 @@ def demo(
     console.print(
         "Next: [bold]agentslo report --by agent,version --bucket 1d[/] · "
         "[bold]agentslo report --count-claimed[/] (what believing the agents looks like) · "
-        "[bold]agentslo slo check examples/slo/[/] · [bold]agentslo export --parquet out/[/]"
+        "[bold]agentslo export --parquet out/[/] · your own SLOs: docs/slo.md and examples/slo/"
     )
