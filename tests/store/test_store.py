@@ -164,3 +164,15 @@ def test_records_validate_at_the_boundary() -> None:
     assert (
         Run(run_id="r", agent="a", started_at=T0, input_tokens=2, output_tokens=3).total_tokens == 5
     )
+
+
+def test_memory_limit_is_settable_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTSLO_MEMORY_LIMIT", "512MB")
+    with Store(tmp_path / "a.duckdb") as store:
+        row = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None and "MiB" in str(row[0])
+    monkeypatch.setenv("AGENTSLO_MEMORY_LIMIT", "lots")
+    with pytest.raises(StoreError, match="AGENTSLO_MEMORY_LIMIT='lots' is not a memory size"):
+        Store(tmp_path / "b.duckdb")

@@ -21,6 +21,8 @@ from agentslo.store.writer import Batch, WriteCounts, write_batch
 __all__ = ["DEFAULT_DB", "TABLES", "Store", "StoreError", "default_path", "open_store"]
 
 DEFAULT_DB: Final = "agentslo.duckdb"
+#: DuckDB's memory limit unless ``AGENTSLO_MEMORY_LIMIT`` says otherwise.
+DEFAULT_MEMORY_LIMIT: Final = "3GB"
 TABLES: Final = tuple(SCHEMAS)
 
 
@@ -64,6 +66,17 @@ class Store:
         # log rather than every 16 MB: on bulk imports the default made each batch's
         # commit rewrite the run and outcome key indexes (measured: 25% of the import).
         self.con.execute("SET checkpoint_threshold = '1GB'")
+        # DuckDB would otherwise take up to 80% of RAM for its buffers; agentslo stays
+        # a good neighbour on a shared machine and spills to disk beyond this.
+        limit = os.environ.get("AGENTSLO_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        try:
+            self.con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise StoreError(
+                f"AGENTSLO_MEMORY_LIMIT={limit!r} is not a memory size ({exc}); "
+                "use a size such as 3GB or 512MB"
+            ) from exc
         if read_only:
             if current_version(self.con) < SCHEMA_VERSION:
                 self.con.close()
