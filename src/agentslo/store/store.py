@@ -143,15 +143,11 @@ class Store:
     def table(self, name: str) -> Any:
         """The Ibis table expression for ``name``: one of runs, spans, outcomes, findings,
         or the derived ``run_outcomes`` index."""
-        if name not in SCHEMAS and name != "run_outcomes":
-            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
-        return self.ibis.table(name)
+        return self.ibis.table(_checked_table(name))
 
     def count(self, name: str) -> int:
         """Rows in table ``name``."""
-        if name not in SCHEMAS:
-            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
-        row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        row = self.con.execute(f"SELECT count(*) FROM {_checked_table(name)}").fetchone()
         return int(row[0]) if row else 0
 
     # -- Parquet ---------------------------------------------------------------------
@@ -175,6 +171,13 @@ class Store:
             )
             written[name] = path
         return written
+
+
+def _checked_table(name: str) -> str:
+    """``name`` if it is one of the store's tables (or the derived ``run_outcomes``)."""
+    if name not in SCHEMAS and name != "run_outcomes":
+        raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}, run_outcomes")
+    return name
 
 
 def parquet_table_name(path: str | os.PathLike[str]) -> str | None:

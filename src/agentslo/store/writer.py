@@ -100,9 +100,7 @@ def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, sour
     if not overlap or overlap[0] == 0:
         con.execute(f"INSERT INTO spans ({cols}) {source}")
         return
-    match = " AND ".join(
-        f'e."{k}" = b."{k}"' for k in ("project", "trace_id", "span_id", "started_at")
-    )
+    match = " AND ".join(f'e."{k}" = b."{k}"' for k in _KEYS["spans"])
     con.execute(
         f"INSERT INTO spans ({cols}) SELECT {cols} FROM ({source}) b "
         f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
