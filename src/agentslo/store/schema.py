@@ -57,7 +57,7 @@ def _backfill_index_sql() -> str:
     return upsert_index_sql(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))
 
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (
+_CORE_MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
         "runs, spans, outcomes and findings",
@@ -85,6 +85,29 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(3, "per-run outcome index", (create_index_sql(), _backfill_index_sql())),
 )
+
+
+def _gate_migrations(after: int) -> tuple[Migration, ...]:
+    """Regression gates: when each gate's boundary was first crossed (``agentslo.gate``).
+
+    One row per (gate, metric, decision), written once at the first crossing.
+    """
+    return (
+        Migration(
+            after + 1,
+            "regression gate decisions",
+            (
+                "CREATE TABLE gate_decisions (gate VARCHAR NOT NULL, metric VARCHAR NOT NULL, "
+                "decision VARCHAR NOT NULL, first_crossed_at TIMESTAMP NOT NULL, "
+                "recorded_at TIMESTAMP NOT NULL, runs_baseline BIGINT, runs_candidate BIGINT, "
+                "estimate DOUBLE, low DOUBLE, high DOUBLE, p_value DOUBLE, "
+                "PRIMARY KEY (gate, metric, decision))",
+            ),
+        ),
+    )
+
+
+MIGRATIONS: Final = _CORE_MIGRATIONS + _gate_migrations(_CORE_MIGRATIONS[-1].version)
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 

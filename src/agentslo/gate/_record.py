@@ -1,0 +1,54 @@
+"""Remember when each gate's boundary was first crossed (store table ``gate_decisions``).
+
+A sequential gate's decision is taken the moment a boundary is crossed; the first
+crossing per (gate, metric, decision) is written once and never overwritten, so
+a dashboard, a server or an audit later sees when the rollout should have
+stopped (``first_crossed_at``: start time of the run whose data crossed it, when
+the test pins it to a run; otherwise the evaluation time).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agentslo.gate._evaluate import GateResult
+
+__all__ = ["record_decisions", "recorded_decisions"]
+
+
+def record_decisions(store: Any, result: GateResult) -> None:
+    """Insert first crossings for ``regressed``/``safe`` metrics; fill in recorded instants."""
+    key = result.spec.key
+    for m in result.metrics:
+        if m.decision not in ("regressed", "safe"):
+            continue
+        store.con.execute(
+            "INSERT OR IGNORE INTO gate_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                key,
+                m.metric,
+                m.decision,
+                m.first_crossed_at or result.evaluated_at,
+                result.evaluated_at,
+                m.runs["baseline"],
+                m.runs["candidate"],
+                m.estimate,
+                m.low,
+                m.high,
+                m.p_value,
+            ],
+        )
+    recorded = recorded_decisions(store, key)
+    for m in result.metrics:
+        first = recorded.get((m.metric, m.decision))
+        if first is not None:
+            m.first_crossed_at = first
+
+
+def recorded_decisions(store: Any, gate: str) -> dict[tuple[str, str], datetime]:
+    """(metric, decision) -> first crossing instant, for gate ``gate``."""
+    rows = store.con.execute(
+        "SELECT metric, decision, first_crossed_at FROM gate_decisions WHERE gate = ?", [gate]
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): r[2] for r in rows}
