@@ -230,10 +230,6 @@ def test_projection_shrinks_with_distance() -> None:
 )
 def test_bad_input_is_named(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        .replace(")", r"\)")
-        .replace("[", r"\[")
-        .replace("]", r"\]"),
-    ):
         call()  # type: ignore[operator]
 
 
