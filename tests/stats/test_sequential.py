@@ -3,6 +3,7 @@ batching invariance by property tests, and agreement between equivalent forms.""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -98,9 +99,6 @@ def test_betting_interval_covers_and_narrows() -> None:
     assert np.diff(late.bounds(ALPHA)) < np.diff(early.bounds(ALPHA))
 
 
-floats01 = st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=120)
-
-
 def _splits(draw: st.DrawFn, size: int) -> list[int]:
     cuts = draw(st.lists(st.integers(0, size), max_size=6))
     return sorted(set(cuts))
@@ -119,7 +117,7 @@ def test_batching_does_not_change_any_answer(data: st.DataObject) -> None:
     once_msprt = update_msprt(msprt_state(), arm, x)
     once_ratio = update_ratio_sums(RatioSums(), cost, x)
     pairing, cs, ms, ratio = Pairing(), betting_cs(watch=(0.0, -0.02)), msprt_state(), RatioSums()
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+    for lo, hi in itertools.pairwise(cuts):
         pairing, diffs = pair_arms(pairing, arm[lo:hi], x[lo:hi])
         cs = update_betting_cs(cs, diffs)
         ms = update_msprt(ms, arm[lo:hi], x[lo:hi])
