@@ -43,6 +43,7 @@ def test_gate_surface() -> None:
             "parse_margins",
             "parse_metric",
             "parse_selector",
+            "prometheus_samples",
             "recorded_decisions",
         ]
     )

@@ -26,6 +26,7 @@ from agentslo.gate import (
     parse_margins,
     parse_metric,
     parse_selector,
+    prometheus_samples,
     recorded_decisions,
 )
 from agentslo.store import Store, open_store
@@ -245,6 +246,25 @@ def test_cli_exit_codes_json_and_markdown(fleet: Path) -> None:
     assert code == 2 and "unknown metric" in out
     code, out = _invoke(*common, "--metric", "success", "--since", "1h")
     assert code == 2 and "has no runs since" in out
+    code, out = _invoke(*common, "--metric", "success", "--format", "html")
+    assert code == 2 and "--format 'html': use table or markdown" in out
+
+
+def test_cli_refuses_a_missing_store(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.duckdb"
+    args = ["--baseline", "version=v1", "--candidate", "version=v2", "--metric", "success"]
+    code, out = _invoke("gate", "--db", str(missing), *args)
+    assert code == 2 and "no such store" in out
+    assert not missing.exists()
+
+
+def test_cli_table_and_continue_exit_code(fleet: Path) -> None:
+    truth = ground_truth(CONFIG).regressed_version
+    args = ["--baseline", f"agent={truth.agent},version=v1"]
+    args += ["--candidate", f"agent={truth.agent},version={truth.baseline_version}"]
+    code, out = _invoke("gate", "--db", str(fleet), *args, "--metric", "p95:duration")
+    assert code in (0, 3)
+    assert "p95:duration" in out and "always-valid CI" in out
 
 
 def test_gates_file(fleet: Path, tmp_path: Path) -> None:
@@ -266,6 +286,15 @@ def test_gates_file(fleet: Path, tmp_path: Path) -> None:
     with open_store(fleet) as store:
         outcomes = evaluate_gates(store, good)
     assert [o.to_dict()["decision"] for o in outcomes] == ["regressed", "error"]
+    samples = {
+        (n, tuple(sorted(labels.items()))): v for n, labels, v in prometheus_samples(outcomes)
+    }
+    overall = (("decision", "regressed"), ("gate", "regressed-release"), ("metric", "overall"))
+    assert samples[("agentslo_gate_decision", overall)] == 1.0
+    error = (("decision", "error"), ("gate", "not-yet-released"), ("metric", "overall"))
+    assert samples[("agentslo_gate_decision", error)] == 1.0
+    p_value = (("gate", "regressed-release"), ("metric", "success"))
+    assert samples[("agentslo_gate_p_value", p_value)] < 0.05
     assert "candidate arm (version=v99) has no runs" in str(outcomes[1].error)
     assert load_gates(good)[0].margins == {"success": 0.03}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +24,7 @@ from agentslo.gate import (
     parse_metric,
     parse_selector,
 )
+from agentslo.store import Store, StoreError, default_path
 
 __all__ = ["gate", "gate_markdown", "gate_table"]
 
@@ -105,6 +107,17 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _open(db: Path | None) -> Store:
+    """The store read-write (to record first crossings); read-only if another process
+    holds it for writing (a running server), in which case nothing is recorded."""
+    if not (db or default_path()).exists():
+        return open_db(db, read_only=True)  # raises the "no such store" error
+    try:
+        return open_db(db)
+    except StoreError:
+        return open_db(db, read_only=True)
+
+
 @handle_errors
 def gate(
     baseline: Annotated[
@@ -150,7 +163,7 @@ def gate(
         alpha=alpha,
         since=parse_instant(since, now=datetime.now()) if since else None,
     )
-    with open_db(db) as store:
+    with _open(db) as store:
         result = evaluate_gate(store, spec)
     if json_output:
         print_json(result.to_dict())

@@ -5,7 +5,8 @@ baseline arm on success, percentiles and cost per success and answers
 ``regressed``, ``safe`` or ``continue`` per metric and overall, with an
 always-valid interval and p-value that stay honest however often it is looked at
 (see docs/gates.md). ``evaluate_gates(store, "gates.yaml")`` does it for every
-gate listed in a file.
+gate listed in a file, and ``prometheus_samples`` turns that into samples for
+``/metrics``.
 """
 
 from agentslo.gate._config import GateOutcome, evaluate_gates, load_gates
@@ -17,6 +18,7 @@ from agentslo.gate._evaluate import (
     evaluate_arms,
     evaluate_gate,
 )
+from agentslo.gate._prometheus import prometheus_samples
 from agentslo.gate._record import recorded_decisions
 from agentslo.gate._spec import (
     DEFAULT_MARGINS,
@@ -48,5 +50,6 @@ __all__ = [
     "parse_margins",
     "parse_metric",
     "parse_selector",
+    "prometheus_samples",
     "recorded_decisions",
 ]

@@ -146,8 +146,7 @@ def _success(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> Metr
             "attested outcome from the counted sources; wait for verdicts, or count "
             "judge verdicts too"
         )
-    pending, diffs = pair_arms(Pairing(), arm, x)
-    del pending
+    _, diffs = pair_arms(Pairing(), arm, x)
     watch = (0.0, -margin) if margin > 0 else (0.0,)
     state = update_betting_cs(betting_cs(watch=watch), diffs)
     threshold = math.log(1.0 / alpha)
