@@ -140,6 +140,26 @@ def stopping_table(stops: dict[str, np.ndarray], streams: int) -> Table:
     return table
 
 
+def robustness_table(runs: dict[float, dict[str, np.ndarray]], streams: int) -> Table:
+    """Other effect sizes: how the tuning to effects of a few points behaves elsewhere."""
+    table = Table(title=f"Other effects (baseline 0.60), {streams:,} streams each")
+    for column in ("candidate p", "monitor", "power by 20,000", "mean", "median", "p90"):
+        table.add_column(column, justify="left" if column == "monitor" else "right")
+    for pb, stops in runs.items():
+        for method in ("agentslo", "mSPRT(5000)"):
+            stop = stops[method]
+            s = np.where(stop > 0, stop, HORIZON).astype(float)
+            table.add_row(
+                f"{pb:.2f}",
+                method,
+                f"{np.mean(stop > 0):.3f}",
+                f"{s.mean():,.0f}",
+                f"{np.median(s):,.0f}",
+                f"{np.quantile(s, 0.9):,.0f}",
+            )
+    return table
+
+
 def plot(path: str, seed: int) -> None:
     """One stream, 0.60 vs 0.55: the gate's interval against a peeked-at fixed interval."""
     try:
@@ -202,13 +222,26 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--png", default=None, help="write the confidence-sequence plot here")
+    parser.add_argument(
+        "--effects",
+        default="0.58,0.50",
+        help="other candidate success rates (baseline 0.60) for the robustness table",
+    )
+    parser.add_argument("--effect-streams", type=int, default=2_000)
     args = parser.parse_args()
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         null = simulate(0.6, 0.6, args.streams, args.seed, progress)
         alt = simulate(0.6, 0.55, args.streams, args.seed + 1, progress)
+        others = {
+            float(pb): simulate(0.6, float(pb), args.effect_streams, args.seed + 2 + i, progress)
+            for i, pb in enumerate(args.effects.split(","))
+            if pb.strip()
+        }
     console.print(type_one_table(null, args.streams))
     console.print(stopping_table(alt, args.streams))
+    if others:
+        console.print(robustness_table(others, args.effect_streams))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     console.print(f"{time.perf_counter() - started:.0f} s; load average {load}; seed {args.seed}")
     if args.png:
