@@ -57,17 +57,19 @@ def load_arms(store: Any, spec: GateSpec) -> ArmRuns:
         runs = runs.filter(runs.started_at >= ibis.literal(to_utc_naive(spec.since)))
     in_base = _matches(runs, spec.baseline)
     in_cand = _matches(runs, spec.candidate)
-    both = runs.filter(in_base & in_cand).count().to_pyarrow().as_py()
+    selected = runs.filter(in_base | in_cand).mutate(
+        arm=ibis.ifelse(in_base, 0, 1), _both=(in_base & in_cand).cast("int8")
+    )
+    t = runs_with_index(selected, store.table("run_outcomes"), sources=spec.sources)
+    t = t.select("arm", "_both", "run_id", *_COLUMNS).order_by(["started_at", "run_id"])
+    table = t.to_pyarrow()
+    both = int(np.asarray(table.column("_both").to_numpy(zero_copy_only=False)).sum())
     if both:
         raise ValueError(
             f"overlapping arms: {both} runs match both baseline ({spec.baseline}) and candidate "
             f"({spec.candidate}); make the selectors disjoint, e.g. name the same column "
             "with different values in both"
         )
-    selected = runs.filter(in_base | in_cand).mutate(arm=ibis.ifelse(in_base, 0, 1))
-    t = runs_with_index(selected, store.table("run_outcomes"), sources=spec.sources)
-    t = t.select("arm", "run_id", *_COLUMNS).order_by(["started_at", "run_id"])
-    table = t.to_pyarrow()
     arm = np.asarray(table.column("arm").to_numpy(zero_copy_only=False), np.int64)
     since = f" since {spec.since.isoformat()}" if spec.since else ""
     for index, (label, selector) in enumerate(

@@ -39,7 +39,6 @@ from agentslo.stats import (
     quantile_ratio_cs,
     ratio_of_ratios_cs,
     update_betting_cs,
-    update_ratio_sums,
 )
 
 __all__ = ["EXIT_CODES", "GateResult", "MetricResult", "evaluate_arms", "evaluate_gate"]
@@ -208,18 +207,39 @@ def _first_success_crossing(
     return _when(data, int(rows[later]))
 
 
+#: Prefixes of the run stream at which a ratio metric's first crossing is searched.
+_CHECKPOINTS: Final = 256
+#: An interval at level alpha over the first k runs of the merged stream:
+#: (estimate, low, high, runs per arm).
+PrefixInterval = Callable[[int, float], tuple[float, float, float, dict[str, int]]]
+
+
+def _crossed(decision: str, low: float, high: float, margin: float, runs: dict[str, int]) -> bool:
+    if decision == "regressed":
+        return low > 1.0
+    return high < 1.0 + margin and min(runs.values()) >= MIN_RUNS_FOR_SAFE
+
+
+def _first_ratio_crossing(
+    data: ArmRuns, interval_at: PrefixInterval, decision: str, alpha: float, margin: float
+) -> datetime | None:
+    """Start time of the last run of the first checkpoint (every n/256 runs) at which
+    ``decision`` already held: the first crossing, to within n/256 runs."""
+    n = data.arm.size
+    for k in np.unique(np.linspace(1, n, num=min(n, _CHECKPOINTS)).astype(np.int64)):
+        _, low, high, runs = interval_at(int(k), alpha)
+        if min(runs.values()) > 0 and _crossed(decision, low, high, margin, runs):
+            return _when(data, int(k) - 1)
+    return None
+
+
 def _ratio_result(
-    metric: Metric,
-    alpha: float,
-    margin: float,
-    runs: dict[str, int],
-    interval: Callable[[float], tuple[float, float, float]],
+    data: ArmRuns, metric: Metric, alpha: float, margin: float, interval_at: PrefixInterval
 ) -> MetricResult:
-    estimate, low, high = interval(alpha)
-    regressed = low > 1.0
-    safe = high < 1.0 + margin
-    decision = _decide(regressed, safe, runs)
-    p_value = _invert(lambda a: interval(a)[1] > 1.0)
+    n = data.arm.size
+    estimate, low, high, runs = interval_at(n, alpha)
+    decision = _decide(low > 1.0, high < 1.0 + margin, runs)
+    p_value = _invert(lambda a: interval_at(n, a)[1] > 1.0)
     result = MetricResult(
         metric=metric.name,
         decision=decision,
@@ -232,7 +252,9 @@ def _ratio_result(
         kind="ratio",
         runs=runs,
     )
-    if decision == "continue" and estimate > 0 and math.isfinite(estimate):
+    if decision != "continue":
+        result.first_crossed_at = _first_ratio_crossing(data, interval_at, decision, alpha, margin)
+    elif estimate > 0 and math.isfinite(estimate):
         half = (math.log(high) - math.log(low)) / 2 if low > 0 and math.isfinite(high) else math.inf
         center = math.log(estimate)
         result.projected_runs = _projection(
@@ -268,26 +290,28 @@ def _quantile(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> Met
     assert metric.measure is not None and metric.quantile is not None
     column = MEASURES[metric.measure]
     y = data.columns[column]
-    base = y[(data.arm == 0) & ~np.isnan(y)]
-    cand = y[(data.arm == 1) & ~np.isnan(y)]
-    for label, values in (("baseline", base), ("candidate", cand)):
-        if values.size == 0:
+    has = ~np.isnan(y)
+    for index, label in enumerate(("baseline", "candidate")):
+        if not has[data.arm == index].any():
             raise _no_data(metric, label, column)
     q = metric.quantile
 
-    def interval(a: float) -> tuple[float, float, float]:
+    def interval_at(k: int, a: float) -> tuple[float, float, float, dict[str, int]]:
+        arm, values, ok = data.arm[:k], y[:k], has[:k]
+        base, cand = values[ok & (arm == 0)], values[ok & (arm == 1)]
+        runs = {"baseline": int(base.size), "candidate": int(cand.size)}
+        if not (base.size and cand.size):
+            return math.nan, 0.0, math.inf, runs
         qa, qb = float(np.quantile(base, q)), float(np.quantile(cand, q))
         low, high = quantile_ratio_cs(base, cand, q, a)
-        return (qb / qa if qa > 0 else math.inf), low, high
+        return (qb / qa if qa > 0 else math.inf), low, high, runs
 
-    runs = {"baseline": int(base.size), "candidate": int(cand.size)}
-    return _ratio_result(metric, alpha, margin, runs, interval)
+    return _ratio_result(data, metric, alpha, margin, interval_at)
 
 
 def _cost_per_success(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> MetricResult:
     cost = data.columns["cost_usd"]
     success = np.nan_to_num(data.columns["success"], nan=0.0)
-    sums: list[RatioSums] = []
     for index, label in enumerate(("baseline", "candidate")):
         mine = data.arm == index
         if not (~np.isnan(cost[mine])).any():
@@ -297,11 +321,31 @@ def _cost_per_success(data: ArmRuns, metric: Metric, alpha: float, margin: float
                 f"metric cost_per_success has no data in the {label} arm: no attested success "
                 "yet, so cost per success is undefined; wait for verdicts or gate on success"
             )
-        sums.append(update_ratio_sums(RatioSums(), np.nan_to_num(cost[mine]), success[mine]))
-    runs = {"baseline": sums[0].n, "candidate": sums[1].n}
-    return _ratio_result(
-        metric, alpha, margin, runs, lambda a: ratio_of_ratios_cs(sums[0], sums[1], a)
-    )
+    c = np.nan_to_num(cost)
+    # running sufficient statistics per arm, so any prefix of the stream is O(1)
+    cums = {
+        index: np.cumsum(
+            np.where(
+                data.arm == index,
+                np.stack([np.ones_like(c), c, success, c * c, success * success, c * success]),
+                0.0,
+            ),
+            axis=1,
+        )
+        for index in (0, 1)
+    }
+
+    def sums_at(index: int, k: int) -> RatioSums:
+        n, cost_sum, succ, cost2, succ2, cross = (float(v) for v in cums[index][:, k - 1])
+        return RatioSums(int(n), cost_sum, succ, cost2, succ2, cross)
+
+    def interval_at(k: int, a: float) -> tuple[float, float, float, dict[str, int]]:
+        base, cand = sums_at(0, k), sums_at(1, k)
+        runs = {"baseline": base.n, "candidate": cand.n}
+        estimate, low, high = ratio_of_ratios_cs(base, cand, a)
+        return estimate, low, high, runs
+
+    return _ratio_result(data, metric, alpha, margin, interval_at)
 
 
 _EVALUATORS: Final = {
