@@ -3,8 +3,9 @@
 A sequential gate's decision is taken the moment a boundary is crossed; the first
 crossing per (gate, metric, decision) is written once and never overwritten, so
 a dashboard, a server or an audit later sees when the rollout should have
-stopped (``first_crossed_at``: start time of the run whose data crossed it, when
-the test pins it to a run; otherwise the evaluation time).
+stopped (``first_crossed_at``: start time of the run whose data crossed it, exact
+for success and to within 1/256 of the stream for the ratio metrics; the
+evaluation time if no crossing is found in the data).
 """
 
 from __future__ import annotations
