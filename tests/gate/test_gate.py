@@ -325,7 +325,10 @@ def test_gates_file_errors(tmp_path: Path, text: str, message: str) -> None:
         load_gates(path)
 
 
-def test_store_has_the_gate_table(fleet: Path) -> None:
-    with Store(fleet, read_only=True) as store:
-        count = store.con.execute("SELECT count(*) FROM gate_decisions").fetchone()
-        assert count is not None
+def test_store_migration_adds_the_gate_table(tmp_path: Path) -> None:
+    with open_store(tmp_path / "fresh.duckdb") as store:
+        rows = store.con.execute("SELECT description FROM schema_version").fetchall()
+        assert ("regression gate decisions",) in rows
+        assert store.con.execute("SELECT count(*) FROM gate_decisions").fetchone() == (0,)
+    with Store(tmp_path / "fresh.duckdb", read_only=True) as store:
+        assert recorded_decisions(store, "anything") == {}
