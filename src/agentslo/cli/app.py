@@ -40,6 +40,9 @@ def _register() -> None:
     app.command("report")(report.report)
     app.command("export")(export.export)
     app.add_typer(slo.app, name="slo")
+    from agentslo.cli import gate
+
+    app.command("gate")(gate.gate)
 
 
 _register()

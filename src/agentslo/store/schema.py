@@ -114,7 +114,22 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(3, "per-run outcome index", (create_index_sql(), _backfill_index_sql())),
     Migration(4, "hash key filters instead of key indexes", _unkeyed_tables()),
+    Migration(
+        5,
+        "regression gate decisions",
+        (
+            # When each gate's boundary was first crossed (agentslo.gate): one row per
+            # (project, gate, metric, decision), written once at the first crossing.
+            # ``project`` is '*' for a gate over every project.
+            "CREATE TABLE gate_decisions (project VARCHAR NOT NULL, gate VARCHAR NOT NULL, "
+            "metric VARCHAR NOT NULL, decision VARCHAR NOT NULL, "
+            "first_crossed_at TIMESTAMP NOT NULL, recorded_at TIMESTAMP NOT NULL, "
+            "runs_baseline BIGINT, runs_candidate BIGINT, estimate DOUBLE, low DOUBLE, "
+            "high DOUBLE, p_value DOUBLE, PRIMARY KEY (project, gate, metric, decision))",
+        ),
+    ),
 )
+
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
