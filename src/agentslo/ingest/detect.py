@@ -16,7 +16,7 @@ from agentslo.ingest.errors import SourceError
 __all__ = ["FORMATS", "SUFFIXES", "detect_format"]
 
 #: Formats ``agentslo import`` reads (the values of ``--format``).
-FORMATS: Final = ("jsonl", "parquet", "tau-bench")
+FORMATS: Final = ("jsonl", "parquet", "tau-bench", "who-and-when")
 
 #: File name suffix -> format. ``.json`` needs a look inside (see ``detect_format``).
 SUFFIXES: Final[dict[str, str]] = {
@@ -41,6 +41,8 @@ def detect_format(path: Path, display: str | None = None) -> str:
             f"{name}: cannot tell the format from the file name (known endings: "
             f"{', '.join(SUFFIXES)}); rename the file or pass --format {'|'.join(FORMATS)}"
         )
+    if fmt == "tau-bench" and not _looks_like_tau_bench(path) and _looks_like_who_and_when(path):
+        return "who-and-when"
     if fmt == "tau-bench" and not _looks_like_tau_bench(path):
         raise SourceError(
             f"{name}: cannot tell the format: a .json file is read as tau-bench results "
@@ -54,3 +56,10 @@ def _looks_like_tau_bench(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and b'"traj"' in head
+
+
+def _looks_like_who_and_when(path: Path) -> bool:
+    from agentslo.ingest.importers.who_and_when import looks_like_who_and_when
+
+    with path.open("rb") as fh:
+        return looks_like_who_and_when(fh.read(_SNIFF_BYTES))
