@@ -85,7 +85,9 @@ def score(rows: list[dict[str, Any]]) -> dict[str, float]:
 
     return {
         "logs": n,
-        "agent": pct(sum((r["agent"] or "").lower() == (r["true_agent"] or "").lower() for r in rows)),
+        "agent": pct(
+            sum((r["agent"] or "").lower() == (r["true_agent"] or "").lower() for r in rows)
+        ),
         "step": pct(sum(near(r, 0) for r in rows)),
         "step_within_1": pct(sum(near(r, 1) for r in rows)),
         "step_within_5": pct(sum(near(r, 5) for r in rows)),
@@ -107,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         "all": score(rows),
         "dev (odd logs)": score([r for r in rows if int(r["log"]) % 2 == 1]),
         "held-out (even logs)": score([r for r in rows if int(r["log"]) % 2 == 0]),
-        "rules": {rule: sum(r["rule"] == rule for r in rows) for rule in sorted({r["rule"] for r in rows})},
+        "rules": {
+            rule: sum(r["rule"] == rule for r in rows) for rule in sorted({r["rule"] for r in rows})
+        },
     }
     if args.json:
         print(json.dumps({"results": results, "baselines": BASELINES}, indent=2))

@@ -38,7 +38,8 @@ def finding_rates(store: Store, by: Sequence[str] = ("agent", "version")) -> lis
     for rate, (detector, mode) in RATE_MODES.items():
         mode_filter = "" if mode is None else f" AND f.mode = '{mode}'"
         parts.append(
-            f"count(DISTINCT CASE WHEN d.detector = '{detector}' THEN d.run_id END) AS \"{rate}_n\", "
+            f"count(DISTINCT CASE WHEN d.detector = '{detector}' THEN d.run_id END) "
+            f'AS "{rate}_n", '
             f"count(DISTINCT CASE WHEN d.detector = '{detector}' AND EXISTS (SELECT 1 FROM "
             f"findings f WHERE f.project = d.project AND f.run_id = d.run_id AND "
             f"f.detector = '{detector}'{mode_filter}) THEN d.run_id END) AS \"{rate}_k\""

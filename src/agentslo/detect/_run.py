@@ -71,7 +71,7 @@ def _outcomes(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
         "JOIN _detect_pending p USING (project, run_id)"
     ).fetchall()
     best: dict[tuple[str, str], dict[str, Any]] = {}
-    for project, run_id, label, source, recorded in sorted(
+    for project, run_id, label, source, _recorded in sorted(
         rows, key=lambda r: (SOURCE_TRUST.get(r[3], 9), -r[4].timestamp())
     ):
         entry = best.setdefault((project, run_id), {"label": label, "source": source})
@@ -138,9 +138,10 @@ def run_detectors(
     """Run the detectors called ``names`` (default: all) over the runs not yet analysed
     (started at or after ``since``; only ``run_id`` if given) and store their findings."""
     chosen = resolve(names)
-    summary = DetectSummary(findings={n: 0 for n in chosen})
+    summary = DetectSummary(findings=dict.fromkeys(chosen, 0))
     total = store.con.execute(
-        "SELECT count(*) FROM runs WHERE (? IS NULL OR started_at >= ?) AND (? IS NULL OR run_id = ?)",
+        "SELECT count(*) FROM runs "
+        "WHERE (? IS NULL OR started_at >= ?) AND (? IS NULL OR run_id = ?)",
         [since, since, run_id, run_id],
     ).fetchone()
     batch: list[Trace] = []
@@ -155,7 +156,9 @@ def run_detectors(
     return summary
 
 
-def _analyse(store: Store, traces: list[Trace], chosen: dict[str, Any], summary: DetectSummary) -> None:
+def _analyse(
+    store: Store, traces: list[Trace], chosen: dict[str, Any], summary: DetectSummary
+) -> None:
     found: list[Finding] = []
     now = datetime.now(UTC).replace(tzinfo=None)
     done = []

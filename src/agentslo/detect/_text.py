@@ -17,9 +17,63 @@ __all__ = ["Constraint", "constraints", "cosine", "entities", "mentions", "quote
 
 _WORD: Final = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _STOP: Final = frozenset(
-    "a an and are as at be by for from has have i in is it its of on or that the this to "
-    "was were will with you your we our they them their he she his her not no do does "
-    "did can could should would may might please then than so if".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "you",
+        "your",
+        "we",
+        "our",
+        "they",
+        "them",
+        "their",
+        "he",
+        "she",
+        "his",
+        "her",
+        "not",
+        "no",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "may",
+        "might",
+        "please",
+        "then",
+        "than",
+        "so",
+        "if",
+    ]
 )
 #: Money, dates, ids and plain numbers, most specific first.
 _ENTITY: Final = re.compile(
@@ -51,7 +105,9 @@ def cosine(a: str | None, b: str | None) -> float:
     if not ca or not cb:
         return 0.0
     dot = sum(n * cb[t] for t, n in ca.items())
-    return dot / (math.sqrt(sum(n * n for n in ca.values())) * math.sqrt(sum(n * n for n in cb.values())))
+    return dot / (
+        math.sqrt(sum(n * n for n in ca.values())) * math.sqrt(sum(n * n for n in cb.values()))
+    )
 
 
 def _normal(value: str) -> str:

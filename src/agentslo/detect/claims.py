@@ -1,4 +1,4 @@
-"""Claim–execution gap: actions an agent says it performed ("refunded order 1234",
+"""Claim-execution gap: actions an agent says it performed ("refunded order 1234",
 "deployed v2") that no successful tool call did, and runs whose claimed success was
 verified (or judged by a person) to be a failure.
 

@@ -2,11 +2,12 @@
 trend test, and late steps that violate a never/must-not clause stated at the start.
 
 Relatedness is the cosine similarity of word counts (lexical, deterministic). The
-trend test is Mann–Kendall (Mann 1945; Kendall 1975): S counts concordant minus
+trend test is Mann-Kendall (Mann 1945; Kendall 1975): S counts concordant minus
 discordant pairs of (step, similarity); under no trend S is approximately normal
 with variance n(n-1)(2n+5)/18 (ties ignored, which makes the test conservative).
 Drift is reported when the trend is downwards at one-sided p < ``ALPHA`` and the
-last third of the run is less than half as related as the first third.
+last third of the run is less than half as related as the first third; its step is
+the onset, the first step from which the run stays below that half.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ MIN_STEPS: Final = 6
 
 
 def mann_kendall(values: list[float]) -> tuple[float, float]:
-    """Mann–Kendall S statistic of ``values`` and the one-sided p-value of a downward trend."""
+    """Mann-Kendall S statistic of ``values`` and the one-sided p-value of a downward trend."""
     n = len(values)
     s = sum(
         (values[j] > values[i]) - (values[j] < values[i]) for i in range(n) for j in range(i + 1, n)
@@ -65,7 +66,7 @@ def _drift(trace: Trace) -> list[Finding]:
     first, last = sum(values[:third]) / third, sum(values[-third:]) / third
     if p >= ALPHA or last >= first / 2:
         return []
-    step = points[-third][0]
+    step = _onset(points, first / 2) or points[-third][0]
     return [
         finding(
             trace,
@@ -84,6 +85,17 @@ def _drift(trace: Trace) -> list[Finding]:
             },
         )
     ]
+
+
+def _onset(points: list[tuple[int, float]], floor: float) -> int | None:
+    """The first step from which every later step stays below ``floor``."""
+    onset = None
+    for step, value in points:
+        if value >= floor:
+            onset = None
+        elif onset is None:
+            onset = step
+    return onset
 
 
 def _late_violations(trace: Trace) -> list[Finding]:

@@ -54,7 +54,7 @@ def detect(trace: Trace) -> list[Finding]:
         )
         lost = [e for e in wanted if not mentions(payload, e) and not mentions(after, e)]
         payload_words = set(tokens(payload)) | set(tokens(after))
-        lost_rules = [c.text for c in rules if not set(c.words) & payload_words]
+        lost_rules = [c.text for c in rules if len(set(c.words) & payload_words) < len(c.words) / 2]
         if lost or lost_rules:
             out.append(
                 finding(

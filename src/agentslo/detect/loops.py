@@ -64,9 +64,9 @@ def _agent_cycles(trace: Trace) -> list[Finding]:
     """A cycle of 2 or 3 agents repeated at least ``CYCLE_REPEATS`` times in a row."""
     turns: list[tuple[int, str]] = []
     for step, span in enumerate(trace.spans):
-        if span.agent and span.kind in ("agent", "handoff", "llm"):
-            if not turns or turns[-1][1] != span.agent:
-                turns.append((step, span.agent))
+        new_turn = not turns or turns[-1][1] != span.agent
+        if span.agent and span.kind in ("agent", "handoff", "llm") and new_turn:
+            turns.append((step, span.agent))
     names = [name for _, name in turns]
     for length in (2, 3):
         need = length * CYCLE_REPEATS

@@ -2,7 +2,8 @@
 
 ``.jsonl``/``.ndjson`` are agentslo records as JSON Lines, ``.parquet`` one table
 of agentslo records, and ``.json`` a tau-bench results file when it holds a JSON
-list of records with a ``traj`` field. Anything else is refused with the list of
+list of records with a ``traj`` field, and Who&When logs when it holds objects
+with a ``history`` list and ``mistake_agent``/``is_correct``/``question``. Anything else is refused with the list of
 formats rather than guessed: a wrong guess would reject every record.
 """
 
@@ -47,7 +48,8 @@ def detect_format(path: Path, display: str | None = None) -> str:
         raise SourceError(
             f"{name}: cannot tell the format: a .json file is read as tau-bench results "
             "when it holds a JSON list of records with a 'traj' field, and this one does "
-            "not; write agentslo records as JSON Lines (.jsonl), or pass --format"
+            "not (nor is it Who&When logs: objects with a 'history' list); write agentslo "
+            "records as JSON Lines (.jsonl), or pass --format"
         )
     return fmt
 

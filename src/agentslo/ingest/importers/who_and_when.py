@@ -48,7 +48,13 @@ from agentslo.ingest.messages import describe_validation_error
 from agentslo.ingest.rejects import Reject
 from agentslo.model import Finding, Outcome, Run, Span
 
-__all__ = ["EVALUATOR", "HUMAN_DETECTOR", "convert_log", "looks_like_who_and_when", "read_who_and_when"]
+__all__ = [
+    "EVALUATOR",
+    "HUMAN_DETECTOR",
+    "convert_log",
+    "looks_like_who_and_when",
+    "read_who_and_when",
+]
 
 EVALUATOR: Final = "who-and-when"
 #: Detector name of the people's annotations.
@@ -66,7 +72,7 @@ def looks_like_who_and_when(head: bytes) -> bool:
     )
 
 
-class _Problem(ValueError):
+class _LogError(ValueError):
     """A log that cannot be converted at all."""
 
 
@@ -81,7 +87,7 @@ def _speaker(message: dict[str, Any], algorithm: bool) -> tuple[str, str | None]
 
 def _span(run_id: str, step: int, message: Any, algorithm: bool, start: datetime) -> Span:
     if not isinstance(message, dict):
-        raise _Problem(f"history[{step}] is a {type(message).__name__}, not a message object")
+        raise _LogError(f"history[{step}] is a {type(message).__name__}, not a message object")
     agent, to = _speaker(message, algorithm)
     content = message.get("content")
     text = content if isinstance(content, str) else json.dumps(content, default=str)
@@ -106,10 +112,12 @@ def _annotation(run_id: str, log: dict[str, Any], spans: list[Span]) -> Finding:
     try:
         step = int(str(raw_step).strip())
     except ValueError:
-        raise _Problem(f"mistake_step {raw_step!r} is not a step number") from None
+        raise _LogError(f"mistake_step {raw_step!r} is not a step number") from None
     if not 0 <= step < len(spans):
-        raise _Problem(f"mistake_step {step} is outside history (0-{len(spans) - 1})")
-    names = {(s.agent or "").lower(): s.agent for s in spans}
+        raise _LogError(f"mistake_step {step} is outside history (0-{len(spans) - 1})")
+    names: dict[str, str | None] = {}
+    for span in spans:  # the first spelling of an agent's name in the log wins
+        names.setdefault((span.agent or "").lower(), span.agent)
     agent = names.get(str(raw_agent).strip().lower(), str(raw_agent).strip() or None)
     return Finding(
         project="default",
@@ -132,11 +140,9 @@ def convert_log(
     """The records of one log (``key`` tells logs without a question id apart), and the
     problem with its annotation, if any (the log is still converted)."""
     if not isinstance(log, dict) or not isinstance(log.get("history"), list):
-        raise _Problem("not a Who&When log: expected an object with a 'history' list")
+        raise _LogError("not a Who&When log: expected an object with a 'history' list")
     history = log["history"]
-    algorithm = "is_correct" in log or any(
-        isinstance(m, dict) and "name" in m for m in history
-    )
+    algorithm = "is_correct" in log or any(isinstance(m, dict) and "name" in m for m in history)
     split = "algorithm-generated" if algorithm else "hand-crafted"
     run_id = f"who-and-when:{split}:{log.get('question_ID') or key}"
     spans = [_span(run_id, i, m, algorithm, started_at) for i, m in enumerate(history)]
@@ -173,7 +179,7 @@ def convert_log(
     if log.get("mistake_step") is not None or log.get("mistake_agent") is not None:
         try:
             records.append(_annotation(run_id, log, spans))
-        except _Problem as exc:
+        except _LogError as exc:
             problem = f"annotation not imported: {exc}"
     return records, problem
 
@@ -202,11 +208,13 @@ def read_who_and_when(path: Path, display: str, *, batch_rows: int) -> Generator
     for index, log in enumerate(logs):
         key = path.stem if len(logs) == 1 else f"{path.stem}#{index}"
         try:
-            records, problem = convert_log(log, key=key, started_at=_BASE + timedelta(seconds=index))
+            records, problem = convert_log(
+                log, key=key, started_at=_BASE + timedelta(seconds=index)
+            )
         except ValidationError as exc:
             rejects.append(_reject(display, index, describe_validation_error(exc), log))
             continue
-        except _Problem as exc:
+        except _LogError as exc:
             rejects.append(_reject(display, index, str(exc), log))
             continue
         if problem is not None:
