@@ -3,8 +3,9 @@
 ``.jsonl``/``.ndjson`` are agentslo records as JSON Lines, ``.parquet`` one table
 of agentslo records, and ``.json`` a tau-bench results file when it holds a JSON
 list of records with a ``traj`` field, and Who&When logs when it holds objects
-with a ``history`` list and ``mistake_agent``/``is_correct``/``question``. Anything else is refused with the list of
-formats rather than guessed: a wrong guess would reject every record.
+with a ``history`` list and ``mistake_agent``/``is_correct``/``question``.
+Anything else is refused with the list of formats rather than guessed: a wrong
+guess would reject every record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from agentslo.ingest.errors import SourceError
+from agentslo.ingest.importers.who_and_when import looks_like_who_and_when
 
 __all__ = ["FORMATS", "SUFFIXES", "detect_format"]
 
@@ -48,8 +50,7 @@ def detect_format(path: Path, display: str | None = None) -> str:
         raise SourceError(
             f"{name}: cannot tell the format: a .json file is read as tau-bench results "
             "when it holds a JSON list of records with a 'traj' field, and this one does "
-            "not (nor is it Who&When logs: objects with a 'history' list); write agentslo "
-            "records as JSON Lines (.jsonl), or pass --format"
+            "not; write agentslo records as JSON Lines (.jsonl), or pass --format"
         )
     return fmt
 
@@ -61,7 +62,5 @@ def _looks_like_tau_bench(path: Path) -> bool:
 
 
 def _looks_like_who_and_when(path: Path) -> bool:
-    from agentslo.ingest.importers.who_and_when import looks_like_who_and_when
-
     with path.open("rb") as fh:
         return looks_like_who_and_when(fh.read(_SNIFF_BYTES))
