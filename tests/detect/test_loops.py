@@ -33,6 +33,10 @@ def test_retries_after_errors_and_different_arguments_are_not_loops() -> None:
     assert loops.detect(t) == []
 
 
+def test_calls_without_recorded_arguments_are_not_compared() -> None:
+    assert loops.detect(trace({}, _call(""), _call(""), _call(""))) == []
+
+
 def test_agent_ping_pong_is_a_cycle() -> None:
     turns = [{"kind": "agent", "agent": a} for a in "ABABAB"]
     found = loops.detect(trace(*turns))

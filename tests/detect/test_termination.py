@@ -39,3 +39,12 @@ def test_change_without_a_later_check_is_unverified() -> None:
         {"kind": "tool", "tool": "verify_deployment"},
     )
     assert termination.detect(checked) == []
+
+
+def test_tools_named_by_neither_verb_list_are_ignored_and_camel_case_is_split() -> None:
+    assert termination.detect(trace({"kind": "tool", "tool": "code_execution"})) == []
+    t = trace({"kind": "tool", "tool": "issueRefund"}, {"kind": "tool", "tool": "lookupOrder"})
+    assert termination.detect(t) == []
+    assert modes(termination.detect(trace({"kind": "tool", "tool": "issueRefund"}))) == [
+        ("no_verification", 0)
+    ]

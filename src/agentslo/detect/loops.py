@@ -4,7 +4,8 @@ limit rather than by finishing.
 
 Repeating a call is sometimes right (a retry after a fault, polling), so a repeat
 counts only when the earlier identical calls *succeeded*: asking again for what
-was already answered is the loop.
+was already answered is the loop. Calls whose arguments were not recorded are never
+counted: they cannot be shown to be the same call.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def _repeated_calls(trace: Trace) -> list[Finding]:
     seen: dict[tuple[str, str], list[int]] = {}
     out: list[Finding] = []
     for step, span in enumerate(trace.spans):
-        if span.kind != "tool" or is_fault(span):
-            continue
-        key = (span.tool or span.name, " ".join((span.input_text or "").split()))
+        arguments = " ".join((span.input_text or "").split())
+        if span.kind != "tool" or is_fault(span) or not arguments:
+            continue  # unrecorded arguments cannot be shown to be the same
+        key = (span.tool or span.name, arguments)
         steps = seen.setdefault(key, [])
         steps.append(step)
         if len(steps) == REPEATS:

@@ -3,8 +3,10 @@ in its instruction are still open, or changes the world and never checks the res
 
 A sub-goal is a list item of the instruction (``1.``, ``2)``, ``-``, ``*``); it is
 open when fewer than half of its content words appear in anything the run did
-after receiving it. A verification is a successful tool call after the last
-changing call whose name reads, checks or tests (``get``, ``verify``, ``test``...).
+after receiving it. A changing call is a tool whose name holds a
+verb that changes the world (``create``, ``send``, ``refund``, ``deploy``...); a
+verification is a later successful call whose name reads, checks or tests
+(``get``, ``lookup``, ``verify``, ``test``...). Tools named by neither are ignored.
 """
 
 from __future__ import annotations
@@ -15,16 +17,80 @@ from typing import Final
 from agentslo.detect._finding import finding
 from agentslo.detect._text import quote, tokens
 from agentslo.detect._trace import Trace, is_fault
-from agentslo.model import Finding
+from agentslo.model import Finding, Span
 
 __all__ = ["NAME", "detect", "subgoals"]
 
 NAME: Final = "termination"
 _ITEM: Final = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(?P<goal>.+)$", re.MULTILINE)
-_CHECK: Final = re.compile(
-    r"get|read|list|fetch|search|find|query|verify|check|test|validate|assert|inspect|status|show",
-    re.IGNORECASE,
+_CHANGE: Final = frozenset(
+    [
+        "create",
+        "update",
+        "delete",
+        "remove",
+        "edit",
+        "write",
+        "send",
+        "post",
+        "issue",
+        "refund",
+        "deploy",
+        "cancel",
+        "book",
+        "transfer",
+        "charge",
+        "merge",
+        "restart",
+        "insert",
+        "put",
+        "patch",
+        "apply",
+        "commit",
+        "push",
+        "page",
+        "submit",
+        "reserve",
+        "pay",
+        "modify",
+        "set",
+        "upload",
+        "publish",
+        "release",
+    ]
 )
+_CHECK: Final = frozenset(
+    [
+        "get",
+        "read",
+        "list",
+        "fetch",
+        "search",
+        "find",
+        "query",
+        "lookup",
+        "describe",
+        "grep",
+        "diff",
+        "verify",
+        "check",
+        "test",
+        "tests",
+        "validate",
+        "assert",
+        "inspect",
+        "status",
+        "show",
+        "count",
+    ]
+)
+_WORDS: Final = re.compile(r"[a-z]+")
+
+
+def _verbs(span: Span) -> set[str]:
+    """The words of a tool's name (``issue_refund`` -> issue, refund)."""
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", span.tool or span.name)
+    return set(_WORDS.findall(name.lower()))
 
 
 def subgoals(instruction: str) -> list[str]:
@@ -73,13 +139,13 @@ def _no_verification(trace: Trace) -> list[Finding]:
     changing = [
         step
         for step, span in enumerate(trace.spans)
-        if span.kind == "tool" and not is_fault(span) and not _CHECK.search(span.tool or span.name)
+        if span.kind == "tool" and not is_fault(span) and _verbs(span) & _CHANGE
     ]
     if not changing:
         return []
     last = changing[-1]
     checked = any(
-        span.kind == "tool" and not is_fault(span) and _CHECK.search(span.tool or span.name)
+        span.kind == "tool" and not is_fault(span) and bool(_verbs(span) & _CHECK)
         for span in trace.spans[last + 1 :]
     )
     if checked:
