@@ -64,6 +64,7 @@ def test_detect_surface() -> None:
             "attribute",
             "finding_rates",
             "instruction_of",
+            "label_agreement",
             "load_traces",
             "resolve",
             "run_detectors",

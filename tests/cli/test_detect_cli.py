@@ -36,6 +36,9 @@ def test_import_detect_and_list_findings(tmp_path: Path) -> None:
 
     table = runner.invoke(app, ["findings", *db, "--run", "who-and-when:algorithm-generated:q-1"])
     assert table.exit_code == 0 and "unrecovered_fault" in table.stdout
+    scored = json.loads(runner.invoke(app, ["findings", *db, "--agreement", "--json"]).stdout)
+    assert scored["labelled_runs"] == 1 and scored["step_accuracy"] == 1.0
+    assert "labelled runs" in runner.invoke(app, ["findings", *db, "--agreement"]).stdout
     rates = json.loads(runner.invoke(app, ["findings", *db, "--rates", "--json"]).stdout)
     assert rates[0]["agent"] == "captainagent" and rates[0]["unrecovered_fault_rate"] == 1.0
 

@@ -3,13 +3,14 @@ unless asked again, reruns replace findings, rates per agent and version."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from tests.detect.builders import T0, span
 
-from agentslo.detect import finding_rates, run_detectors
+from agentslo.detect import finding_rates, label_agreement, run_detectors
 from agentslo.model import Outcome, Run
 from agentslo.store import Store, open_store
 
@@ -79,3 +80,22 @@ def test_finding_rates_per_agent_and_version(db: Path) -> None:
         assert rates["v2"]["runs"] == 2
         with pytest.raises(ValueError, match="cannot group"):
             finding_rates(store, ["nope"])
+
+
+def test_agreement_with_human_labels(tmp_path: Path) -> None:
+    from tests.ingest.test_who_and_when import ALGORITHM
+
+    from agentslo.ingest import import_paths
+
+    path = tmp_path / "logs.json"
+    other = dict(ALGORITHM, question_ID="q-9", mistake_step="3", mistake_agent="Checker_Expert")
+    path.write_text(json.dumps([ALGORITHM, other]))
+    with open_store(tmp_path / "a.duckdb") as store:
+        import_paths(store, [path], rejects_dir=tmp_path / "rej")
+        assert label_agreement(store)["runs_with_finding"] == 0  # nothing detected yet
+        run_detectors(store, ["root_cause"])
+        scored = label_agreement(store)
+    # both runs are blamed on step 1 (excel_expert): right for the first log only
+    assert scored["labelled_runs"] == 2 and scored["runs_with_finding"] == 2
+    assert scored["agent_accuracy"] == 0.5 and scored["step_accuracy"] == 0.5
+    assert scored["step_within_5"] == 1.0

@@ -12,7 +12,7 @@ from rich.table import Table
 from agentslo.cli.common import DbOption, JsonOption, console, handle_errors, open_db, print_json
 from agentslo.cli.render import fmt_pct
 from agentslo.cli.report import split_list
-from agentslo.detect import RATE_MODES, finding_rates
+from agentslo.detect import RATE_MODES, finding_rates, label_agreement
 
 __all__ = ["findings"]
 
@@ -68,11 +68,23 @@ def findings(
         typer.Option("--rates", help="Show finding rates per group instead of findings."),
     ] = False,
     by: Annotated[str, typer.Option(help="Grouping of --rates (run columns).")] = "agent,version",
+    agreement: Annotated[
+        bool,
+        typer.Option(
+            "--agreement",
+            help="Score a detector's findings (--detector, default root_cause; --mode, default "
+            "root_cause) against people's labels (detector 'human') instead of listing.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """List findings with their evidence (newest analysis of each run)."""
     with open_db(db, read_only=True) as store:
+        if agreement:
+            scored = label_agreement(store, detector or "root_cause", mode or "root_cause")
+            _print_agreement(scored, json_output)
+            return
         if rates:
             _print_rates(finding_rates(store, split_list(by)), split_list(by), json_output)
             return
@@ -115,4 +127,20 @@ def _print_rates(rows: list[dict[str, Any]], by: tuple[str, ...], json_output: b
         cells.append(f"{row['runs']:,}")
         cells += [fmt_pct(row[r]) for r in RATE_MODES]
         table.add_row(*cells)
+    console.print(table)
+
+
+def _print_agreement(scored: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(scored)
+        return
+    table = Table(
+        title=f"{scored['detector']}/{scored['mode']} against {scored['labels']} labels "
+        f"({scored['labelled_runs']:,} labelled runs, "
+        f"{scored['runs_with_finding']:,} with a finding)"
+    )
+    for column in ("agent", "step", "step ±1", "step ±5"):
+        table.add_column(column, justify="right")
+    keys = ("agent_accuracy", "step_accuracy", "step_within_1", "step_within_5")
+    table.add_row(*(fmt_pct(scored[k]) for k in keys))
     console.print(table)
