@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import agentslo
+import agentslo.detect
 import agentslo.gate
 import agentslo.metrics
 import agentslo.slo
@@ -49,3 +50,25 @@ def test_gate_surface() -> None:
     )
     for name in agentslo.gate.__all__:
         assert hasattr(agentslo.gate, name), f"agentslo.gate.{name}"
+
+
+def test_detect_surface() -> None:
+    assert sorted(agentslo.detect.__all__) == sorted(
+        [
+            "DETECTORS",
+            "RATE_MODES",
+            "Attribution",
+            "DetectSummary",
+            "Detector",
+            "Trace",
+            "attribute",
+            "finding_rates",
+            "instruction_of",
+            "label_agreement",
+            "load_traces",
+            "resolve",
+            "run_detectors",
+        ]
+    )
+    for name in agentslo.detect.__all__:
+        assert hasattr(agentslo.detect, name), f"agentslo.detect.{name}"

@@ -30,7 +30,7 @@ def test_public_surface() -> None:
             "import_paths",
         ]
     )
-    assert FORMATS == ("jsonl", "parquet", "tau-bench")
+    assert FORMATS == ("jsonl", "parquet", "tau-bench", "who-and-when")
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,8 @@ def test_unknown_format_is_an_error_naming_the_file(store: Store, tmp_path: Path
     result = import_paths(store, [path], rejects_dir=tmp_path / "rej")
     assert result.files[0].error == (
         f"{path}: cannot tell the format from the file name (known endings: .jsonl, "
-        ".ndjson, .parquet, .json); rename the file or pass --format jsonl|parquet|tau-bench"
+        ".ndjson, .parquet, .json); rename the file or pass "
+        "--format jsonl|parquet|tau-bench|who-and-when"
     )
     assert result.exit_code == 1
 
@@ -66,7 +67,10 @@ def test_format_option_overrides_the_name(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"fmt": "xml"}, "unknown format 'xml'; use one of: jsonl, parquet, tau-bench"),
+        (
+            {"fmt": "xml"},
+            "unknown format 'xml'; use one of: jsonl, parquet, tau-bench, who-and-when",
+        ),
         (
             {"table": "traces"},
             "unknown table 'traces'; use one of: runs, spans, outcomes, findings",

@@ -43,6 +43,10 @@ def _register() -> None:
     from agentslo.cli import gate
 
     app.command("gate")(gate.gate)
+    from agentslo.cli import detect_cmd, findings
+
+    app.command("detect")(detect_cmd.detect)
+    app.command("findings")(findings.findings)
 
 
 _register()

@@ -2,8 +2,10 @@
 
 ``.jsonl``/``.ndjson`` are agentslo records as JSON Lines, ``.parquet`` one table
 of agentslo records, and ``.json`` a tau-bench results file when it holds a JSON
-list of records with a ``traj`` field. Anything else is refused with the list of
-formats rather than guessed: a wrong guess would reject every record.
+list of records with a ``traj`` field, and Who&When logs when it holds objects
+with a ``history`` list and ``mistake_agent``/``is_correct``/``question``.
+Anything else is refused with the list of formats rather than guessed: a wrong
+guess would reject every record.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from pathlib import Path
 from typing import Final
 
 from agentslo.ingest.errors import SourceError
+from agentslo.ingest.importers.who_and_when import looks_like_who_and_when
 
 __all__ = ["FORMATS", "SUFFIXES", "detect_format"]
 
 #: Formats ``agentslo import`` reads (the values of ``--format``).
-FORMATS: Final = ("jsonl", "parquet", "tau-bench")
+FORMATS: Final = ("jsonl", "parquet", "tau-bench", "who-and-when")
 
 #: File name suffix -> format. ``.json`` needs a look inside (see ``detect_format``).
 SUFFIXES: Final[dict[str, str]] = {
@@ -41,6 +44,8 @@ def detect_format(path: Path, display: str | None = None) -> str:
             f"{name}: cannot tell the format from the file name (known endings: "
             f"{', '.join(SUFFIXES)}); rename the file or pass --format {'|'.join(FORMATS)}"
         )
+    if fmt == "tau-bench" and not _looks_like_tau_bench(path) and _looks_like_who_and_when(path):
+        return "who-and-when"
     if fmt == "tau-bench" and not _looks_like_tau_bench(path):
         raise SourceError(
             f"{name}: cannot tell the format: a .json file is read as tau-bench results "
@@ -54,3 +59,8 @@ def _looks_like_tau_bench(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and b'"traj"' in head
+
+
+def _looks_like_who_and_when(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return looks_like_who_and_when(fh.read(_SNIFF_BYTES))

@@ -34,6 +34,7 @@ from agentslo.ingest.chunks import Chunk
 from agentslo.ingest.detect import FORMATS, SUFFIXES, detect_format
 from agentslo.ingest.errors import SourceError
 from agentslo.ingest.importers.tau_bench import StoredStarts, TauBenchOptions, read_tau_bench
+from agentslo.ingest.importers.who_and_when import read_who_and_when
 from agentslo.ingest.jsonl import read_jsonl
 from agentslo.ingest.parquet import read_parquet
 from agentslo.ingest.prefetch import prefetched
@@ -223,6 +224,8 @@ def _chunks(path: Path, display: str, fmt: str, options: _Options) -> Generator[
         return prefetched(
             read_parquet(path, display, table=options.table, batch_rows=options.batch_rows)
         )
+    if fmt == "who-and-when":
+        return read_who_and_when(path, display, batch_rows=options.batch_rows)
     return read_tau_bench(
         path,
         display,

@@ -128,6 +128,17 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "high DOUBLE, p_value DOUBLE, PRIMARY KEY (project, gate, metric, decision))",
         ),
     ),
+    Migration(
+        6,
+        "runs analysed by each detector",
+        (
+            # agentslo.detect: one row per (project, run, detector) analysed, so that
+            # `agentslo detect` skips what it has done unless asked to redo it.
+            "CREATE TABLE detect_runs (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
+            "detector VARCHAR NOT NULL, analysed_at TIMESTAMP NOT NULL, findings BIGINT, "
+            "PRIMARY KEY (project, run_id, detector))",
+        ),
+    ),
 )
 
 

@@ -1,0 +1,63 @@
+"""Finding rates per agent and version: the share of analysed runs with at least one
+finding of a failure mode. These are the numbers SLOs and gates can hold a fleet to
+(a loop rate under 2%, no rise in hand-off loss between versions).
+
+The denominator is the runs the mode's detector analysed (``detect_runs``), so a
+run no detector has seen yet counts neither for nor against a rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from agentslo.store import Store
+
+__all__ = ["RATE_MODES", "finding_rates"]
+
+#: Rate name -> (detector, mode or None for any mode of the detector).
+RATE_MODES: Final[dict[str, tuple[str, str | None]]] = {
+    "loop_rate": ("loops", None),
+    "unrecovered_fault_rate": ("recovery", "unrecovered_fault"),
+    "handoff_loss_rate": ("handoff", None),
+    "claim_gap_rate": ("claims", None),
+    "drift_rate": ("drift", None),
+    "premature_end_rate": ("termination", "open_subgoal"),
+}
+_GROUPS: Final = ("project", "agent", "version", "environment", "suite", "model")
+
+
+def finding_rates(store: Store, by: Sequence[str] = ("agent", "version")) -> list[dict[str, Any]]:
+    """One row per group of ``by`` (run columns) with ``runs`` analysed and each rate of
+    :data:`RATE_MODES` (None where its detector analysed no run of the group)."""
+    bad = [c for c in by if c not in _GROUPS]
+    if bad:
+        raise ValueError(f"cannot group finding rates by {bad}; use any of: {', '.join(_GROUPS)}")
+    keys = ", ".join(f"r.{c}" for c in by) or "'all'"
+    parts = []
+    for rate, (detector, mode) in RATE_MODES.items():
+        mode_filter = "" if mode is None else f" AND f.mode = '{mode}'"
+        parts.append(
+            f"count(DISTINCT CASE WHEN d.detector = '{detector}' THEN d.run_id END) "
+            f'AS "{rate}_n", '
+            f"count(DISTINCT CASE WHEN d.detector = '{detector}' AND EXISTS (SELECT 1 FROM "
+            f"findings f WHERE f.project = d.project AND f.run_id = d.run_id AND "
+            f"f.detector = '{detector}'{mode_filter}) THEN d.run_id END) AS \"{rate}_k\""
+        )
+    sql = (
+        f"SELECT {keys}, count(DISTINCT d.run_id) AS runs, {', '.join(parts)} "
+        "FROM detect_runs d JOIN runs r USING (project, run_id) "
+        f"GROUP BY ALL ORDER BY ALL"
+    )
+    cursor = store.con.execute(sql)
+    names = [c[0] for c in cursor.description or []]
+    out: list[dict[str, Any]] = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        item = {c: row[c] for c in by}
+        item["runs"] = row["runs"]
+        for rate in RATE_MODES:
+            n, k = row[f"{rate}_n"], row[f"{rate}_k"]
+            item[rate] = k / n if n else None
+        out.append(item)
+    return out

@@ -1,0 +1,36 @@
+"""The detectors by name: what ``agentslo detect --detector NAME`` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from agentslo.detect import claims, drift, handoff, loops, recovery, root_cause, termination
+from agentslo.detect._trace import Trace
+from agentslo.model import Finding
+
+__all__ = ["DETECTORS", "Detector", "resolve"]
+
+Detector = Callable[[Trace], list[Finding]]
+
+DETECTORS: Final[dict[str, Detector]] = {
+    loops.NAME: loops.detect,
+    recovery.NAME: recovery.detect,
+    termination.NAME: termination.detect,
+    handoff.NAME: handoff.detect,
+    drift.NAME: drift.detect,
+    root_cause.NAME: root_cause.detect,
+    claims.NAME: claims.detect,
+}
+
+
+def resolve(names: list[str] | None) -> dict[str, Detector]:
+    """The detectors called ``names`` (all of them when empty); ValueError on an unknown name."""
+    if not names:
+        return dict(DETECTORS)
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown:
+        raise ValueError(
+            f"unknown detector {', '.join(map(repr, unknown))}; use one of: {', '.join(DETECTORS)}"
+        )
+    return {n: DETECTORS[n] for n in dict.fromkeys(names)}

@@ -1,0 +1,48 @@
+"""Claim-execution gap: claimed actions without a successful call, and claimed
+success that the verifier refuted."""
+
+from __future__ import annotations
+
+from tests.detect.builders import modes, trace
+
+from agentslo.detect import claims
+
+
+def test_claimed_refund_without_a_refund_call() -> None:
+    t = trace(
+        {"kind": "agent", "input_text": "refund order 1234"},
+        {
+            "kind": "tool",
+            "tool": "refund_order",
+            "status": "error",
+            "input_text": '{"order": 1234}',
+        },
+        {"output_text": "I have refunded order 1234 for you."},
+    )
+    found = claims.detect(t)
+    assert modes(found) == [("unbacked_claim", 2)]
+    assert found[0].evidence["objects"] == ["1234"]  # type: ignore[index]
+
+
+def test_claim_backed_by_tool_name_or_object() -> None:
+    by_name = trace({"kind": "tool", "tool": "refund_order"}, {"output_text": "I refunded it."})
+    by_object = trace(
+        {"kind": "tool", "tool": "payments", "input_text": '{"order": "1234"}'},
+        {"output_text": "We successfully refunded order 1234."},
+    )
+    assert claims.detect(by_name) == [] and claims.detect(by_object) == []
+
+
+def test_claimed_success_verified_as_failure() -> None:
+    t = trace(
+        {"output_text": "All done"},
+        outcome="failure",
+        outcome_source="verified",
+        attributes={"claimed_outcome": "success"},
+    )
+    found = claims.detect(t)
+    assert modes(found) == [("claimed_success_failed", 0)] and found[0].severity == "critical"
+    judged = trace(
+        {}, outcome="failure", outcome_source="judge", attributes={"claimed_outcome": "success"}
+    )
+    assert claims.detect(judged) == []
