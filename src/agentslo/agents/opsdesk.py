@@ -324,7 +324,7 @@ def oracle(instruction: str, tools: ToolClient) -> str:
 
 def robust(instruction: str, tools: ToolClient) -> str:
     """Retries, re-reads, confirms with the system of record, asks when unsure."""
-    return _solve(instruction, tools, careful=True, retries=8)
+    return _solve(instruction, tools, careful=True, retries=20)
 
 
 def brittle(instruction: str, tools: ToolClient) -> str:

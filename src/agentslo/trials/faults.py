@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -92,7 +93,7 @@ class Injection:
 class Injector:
     """Decides, call by call, which fault (if any) hits; seeded and reproducible."""
 
-    def __init__(self, profile: FaultProfile, seed: int) -> None:
+    def __init__(self, profile: FaultProfile, seed: int | Sequence[int]) -> None:
         self.profile = profile
         self.rng = np.random.default_rng(seed)
         self._limited_until: dict[str, float] = {}

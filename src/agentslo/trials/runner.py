@@ -224,7 +224,7 @@ class TrialRunner:
         try:
             episode = spec.task.episode(spec.seed)
             injector = Injector(
-                spec.profile, _seed_of(spec.seed, spec.task.id, spec.profile.name, spec.trial)[0]
+                spec.profile, _seed_of(spec.seed, spec.task.id, spec.profile.name, spec.trial)
             )
             ambiguous = spec.profile.rate("ambiguous") > 0 and episode.vague_instruction
             instruction = episode.vague_instruction if ambiguous else episode.instruction

@@ -1,0 +1,54 @@
+"""The agent process cannot reach the harness, the verifier, the gold state or the store."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentslo.trials import TrialResult
+
+Run = Callable[..., list[TrialResult]]
+
+
+def test_agent_sees_a_fresh_directory_a_minimal_environment_and_no_harness(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGENTSLO_DB", str(tmp_path / "secret.duckdb"))
+    monkeypatch.setenv("HARNESS_SECRET", "s3cret")
+    monkeypatch.chdir(tmp_path)
+    (result,) = run("nosy")
+    seen = json.loads(result.spans[0].output_text or "{}")
+    assert not result.passed
+    assert set(seen["env"]) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_CTYPE", "PWD"}
+    assert Path(seen["cwd"]) != tmp_path and seen["cwd_files"] == []
+    for module in ("agentslo.trials", "agentslo.trials.suites.opsdesk", "agentslo.store"):
+        assert seen[module].startswith("refused"), module
+    # what the agent wrote in its directory is gone and was never run
+    assert not Path(seen["cwd"]).exists()
+    assert not (tmp_path / "conftest.py").exists()
+
+
+def test_the_harness_never_imports_the_agent(run: Run) -> None:
+    import sys
+
+    run("chatty")
+    assert "trial_agents" not in sys.modules
+
+
+def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
+    before = {p for p in os.listdir("/proc") if p.isdigit()}
+    run("chatty")
+    after = {p for p in os.listdir("/proc") if p.isdigit()}
+    leftovers = []
+    for pid in after - before:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"agentslo.agents._worker" in cmd:
+            leftovers.append(pid)
+    assert leftovers == []

@@ -1,0 +1,113 @@
+"""Agents for the harness's own tests: well-behaved, broken and nosy ones.
+
+This module is imported inside agent processes only (tests put its folder on the
+worker's sys.path), never by the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from agentslo.agents import ToolCallError, ToolClient
+from agentslo.agents.opsdesk import oracle
+
+
+def crash(instruction: str, tools: ToolClient) -> str:
+    raise ValueError("the agent tripped over its own feet")
+
+
+def exits(instruction: str, tools: ToolClient) -> str:
+    sys.stdout.flush()
+    os._exit(3)
+
+
+def sys_exit(instruction: str, tools: ToolClient) -> str:
+    sys.exit(2)
+
+
+def hang(instruction: str, tools: ToolClient) -> str:
+    time.sleep(600)
+    return "never"
+
+
+def flood(instruction: str, tools: ToolClient) -> str:
+    chunk = "x" * 65536
+    for _ in range(2000):
+        print(chunk)
+    return "flooded"
+
+
+def chatty(instruction: str, tools: ToolClient) -> str:
+    """Prints garbage to its own stdout and stderr, then solves the task."""
+    print("garbage \x00\xff {not json")
+    print("more garbage", file=sys.stderr)
+    return oracle(instruction, tools)
+
+
+def channel_garbage(instruction: str, tools: ToolClient) -> str:
+    """Writes garbage to every writable descriptor it can find, the channel included."""
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b"}}garbage{{\n")
+        except OSError:
+            continue
+    tools.call("read_policy")
+    return "sent garbage"
+
+
+def spender(instruction: str, tools: ToolClient) -> str:
+    while True:
+        tools.call("read_policy")
+
+
+def token_burner(instruction: str, tools: ToolClient) -> str:
+    for _ in range(100):
+        tools.record_llm(model="big", input_tokens=50_000, output_tokens=1_000, cost_usd=0.5)
+    return "burned"
+
+
+def schema_violator(instruction: str, tools: ToolClient) -> str:
+    """Calls with bad arguments first, reads the error, then solves the task."""
+    errors = []
+    for bad in ({"name": 42}, {}, {"name": "x", "extra": 1}):
+        try:
+            tools.call("find_customer", **bad)
+        except ToolCallError as exc:
+            errors.append(exc.type)
+    try:
+        tools.call("no_such_tool")
+    except ToolCallError as exc:
+        errors.append(exc.type)
+    assert errors == ["invalid_arguments"] * 3 + ["unknown_tool"], errors
+    return oracle(instruction, tools)
+
+
+async def async_oracle(instruction: str, tools: ToolClient) -> str:
+    await tools.acall("read_policy")
+    return oracle(instruction, tools)
+
+
+def nosy(instruction: str, tools: ToolClient) -> str:
+    """Reports what an agent can see of its surroundings (the test inspects it)."""
+    found: dict[str, Any] = {"cwd": str(Path.cwd()), "env": sorted(os.environ)}
+    for module in ("agentslo.trials", "agentslo.trials.suites.opsdesk", "agentslo.store"):
+        try:
+            __import__(module)
+            found[module] = "imported"
+        except ImportError as exc:
+            found[module] = f"refused: {exc}"
+    found["cwd_files"] = sorted(p.name for p in Path.cwd().iterdir())
+    Path("conftest.py").write_text("raise SystemExit\n")
+    return json.dumps(found)
+
+
+def picky(instruction: str, tools: ToolClient) -> str:
+    """Crashes on one task, solves the others: a bad trial must not stop the run."""
+    if tools.task_id.startswith("rollback"):
+        raise RuntimeError("rollbacks scare me")
+    return oracle(instruction, tools)
