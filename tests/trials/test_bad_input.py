@@ -27,7 +27,7 @@ def test_agent_reference_that_does_not_import(run: Run) -> None:
 
 
 def test_suite_that_does_not_exist() -> None:
-    with pytest.raises(SuiteNotFound, match="no suite 'nope'; known suites: .*opsdesk"):
+    with pytest.raises(SuiteNotFound, match=r"no suite 'nope'; known suites: .*opsdesk"):
         load_suite("nope")
 
 

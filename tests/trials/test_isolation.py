@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,9 +39,9 @@ def test_the_harness_never_imports_the_agent(run: Run) -> None:
 
 
 def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
-    before = {p for p in os.listdir("/proc") if p.isdigit()}
+    before = {p.name for p in Path("/proc").iterdir() if p.name.isdigit()}
     run("chatty")
-    after = {p for p in os.listdir("/proc") if p.isdigit()}
+    after = {p.name for p in Path("/proc").iterdir() if p.name.isdigit()}
     leftovers = []
     for pid in after - before:
         try:

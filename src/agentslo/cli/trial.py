@@ -194,16 +194,15 @@ def run(
 
 
 def _print_summary(summary: TrialSummary, k: int, tasks: int) -> None:
-    table = Table(
-        title=f"{summary.suite} · {summary.agent} · {tasks} tasks x {k} trials (batch {summary.batch})"
-    )
+    title = f"{summary.suite} · {summary.agent} · {tasks} tasks x {k} trials"
+    table = Table(title=f"{title} (batch {summary.batch})")
     columns = ["profile", "trials", "success", "95% CI", "robustness"]
     columns += [f"pass^{i}" for i in range(1, k + 1)] + [f"pass@{k}", "$/success"]
     columns += ["p95 steps", "p95 time"]
     for column in columns:
         table.add_column(column, justify="left" if column == "profile" else "right")
     for p in summary.profiles:
-        ci = f"{fmt_pct(p.success_ci[0])}–{fmt_pct(p.success_ci[1])}" if p.success_ci else "—"
+        ci = f"{fmt_pct(p.success_ci[0])}-{fmt_pct(p.success_ci[1])}" if p.success_ci else "—"
         row = [p.profile, str(p.trials), fmt_pct(p.success_rate), ci]
         row.append("—" if p.robustness is None else f"{p.robustness:.2f}")
         row += [fmt_pct(p.pass_k.get(i)) for i in range(1, k + 1)]
