@@ -111,3 +111,47 @@ def picky(instruction: str, tools: ToolClient) -> str:
     if tools.task_id.startswith("rollback"):
         raise RuntimeError("rollbacks scare me")
     return oracle(instruction, tools)
+
+
+def _pydantic_ai_rollback() -> Any:
+    """A pydantic-ai Agent whose FunctionModel plays the scripted rollback policy."""
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+    from pydantic_ai.usage import RequestUsage
+    from scripted_model import next_action
+
+    from agentslo.agents.pydantic_ai import pydantic_ai_agent
+
+    def model(messages: list[Any], info: AgentInfo) -> ModelResponse:
+        instruction = messages[0].parts[-1].content
+        calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        steps = []
+        for message in messages:
+            for part in message.parts:
+                if isinstance(part, ToolCallPart):
+                    calls[part.tool_call_id] = (part.tool_name, part.args_as_dict())
+                elif isinstance(part, ToolReturnPart):
+                    name, args = calls[part.tool_call_id]
+                    steps.append((name, args, part.content))
+        action = next_action(instruction, steps)
+        usage = RequestUsage(input_tokens=100 + 10 * len(steps), output_tokens=20)
+        if isinstance(action, str):
+            return ModelResponse(parts=[TextPart(action)], usage=usage, model_name="scripted")
+        name, args = action
+        return ModelResponse(parts=[ToolCallPart(name, args)], usage=usage, model_name="scripted")
+
+    return pydantic_ai_agent(lambda tools: Agent(FunctionModel(model)))
+
+
+def pydantic_ai_rollback(instruction: str, tools: ToolClient) -> Any:
+    return _pydantic_ai_rollback()(instruction, tools)
+
+
+def pydantic_ai_test_model(instruction: str, tools: ToolClient) -> Any:
+    from pydantic_ai import Agent
+    from pydantic_ai.models.test import TestModel
+
+    from agentslo.agents.pydantic_ai import pydantic_ai_agent
+
+    return pydantic_ai_agent(Agent(TestModel()))(instruction, tools)
