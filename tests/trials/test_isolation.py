@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from agentslo.trials import TrialResult
+from agentslo.trials import Budget, TrialResult
 
 Run = Callable[..., list[TrialResult]]
 
@@ -38,16 +39,24 @@ def test_the_harness_never_imports_the_agent(run: Run) -> None:
     assert "trial_agents" not in sys.modules
 
 
-def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
-    before = {p.name for p in Path("/proc").iterdir() if p.name.isdigit()}
-    run("chatty")
-    after = {p.name for p in Path("/proc").iterdir() if p.name.isdigit()}
-    leftovers = []
-    for pid in after - before:
+def _worker_children() -> list[str]:
+    """Agent worker processes whose parent is this (the test's) process."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            status = (proc / "status").read_text()
+            cmd = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"agentslo.agents._worker" in cmd:
-            leftovers.append(pid)
-    assert leftovers == []
+        ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+        if int(ppid) == os.getpid() and b"agentslo.agents._worker" in cmd:
+            found.append(proc.name)
+    return found
+
+
+def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
+    run("chatty", "refund-damage-1,restock-1")
+    run("hang", "refund-damage-1", budget=Budget(timeout_s=0.5))
+    assert _worker_children() == []

@@ -12,10 +12,10 @@ from agentslo.trials import (
     Environment,
     Episode,
     Task,
+    list_suites,
     load_suite,
     select_tasks,
     suite,
-    suites,
     tool,
 )
 
@@ -39,7 +39,7 @@ def _episode(seed: int, variant: str) -> Episode:
 def test_builtin_suite_is_declared_through_the_entry_point() -> None:
     names = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     assert names["opsdesk"] == "agentslo.trials.suites.opsdesk:opsdesk"
-    assert "opsdesk" in suites()
+    assert "opsdesk" in list_suites()
 
 
 def test_decorator_registers_a_suite_with_schemas() -> None:

@@ -104,7 +104,12 @@ def _text(value: Any, limit: int = 4000) -> str | None:
     return text[:limit]
 
 
-def _trial(channel: _Channel, start: dict[str, Any], agents: dict[str, Any]) -> dict[str, Any]:
+def _trial(
+    channel: _Channel,
+    start: dict[str, Any],
+    agents: dict[str, Any],
+    tool_sets: dict[str, list[Any]],
+) -> dict[str, Any]:
     ref = str(start.get("agent", ""))
     try:
         if ref not in agents:
@@ -116,7 +121,7 @@ def _trial(channel: _Channel, start: dict[str, Any], agents: dict[str, Any]) -> 
         channel.transport,
         task_id=str(start.get("task_id", "")),
         instruction=str(start.get("instruction", "")),
-        tools=list(start.get("tools", [])),
+        tools=list(tool_sets.get(str(start.get("tools_key")), [])),
         agent=str(start.get("agent_name") or "agent"),
         options=dict(start.get("options") or {}),
     )
@@ -156,6 +161,7 @@ def main() -> None:
     channel = _Channel(channel_in, channel_out)
     home = str(Path.cwd())
     agents: dict[str, Any] = {}
+    tool_sets: dict[str, list[Any]] = {}
     channel.send({"t": "ready", "pid": os.getpid()})
     while True:
         try:
@@ -164,13 +170,15 @@ def main() -> None:
             return
         if start is None or start.get("t") != "start":
             return
+        if isinstance(start.get("tools"), list):
+            tool_sets[str(start.get("tools_key"))] = start["tools"]
         for entry in start.get("sys_path") or []:
             if isinstance(entry, str) and entry not in sys.path:
                 sys.path.append(entry)
         workdir = tempfile.mkdtemp(prefix="trial-", dir=home)
         os.chdir(workdir)
         try:
-            done = _trial(channel, start, agents)
+            done = _trial(channel, start, agents, tool_sets)
         finally:
             os.chdir(home)
             shutil.rmtree(workdir, ignore_errors=True)

@@ -31,11 +31,11 @@ from agentslo.trials import (
     TrialResult,
     TrialRunner,
     TrialSummary,
+    list_suites,
     load_suite,
     parse_profiles,
     plan_trials,
     select_tasks,
-    suites,
     summarize,
 )
 
@@ -67,7 +67,7 @@ def list_(
     json_output: JsonOption = False,
 ) -> None:
     """List the registered suites, or the tasks of one suite."""
-    names = [suite] if suite else sorted(suites())
+    names = [suite] if suite else sorted(list_suites())
     payload = {name: _tasks(name, tasks if suite else None) for name in names}
     if json_output:
         print_json(

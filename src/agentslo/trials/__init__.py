@@ -12,10 +12,10 @@ from agentslo.trials.faults import FAULT_KINDS, FaultProfile, parse_profiles
 from agentslo.trials.registry import (
     ENTRY_POINT_GROUP,
     SuiteNotFound,
+    list_suites,
     load_suite,
     select_tasks,
     suite,
-    suites,
 )
 from agentslo.trials.runner import (
     Budget,
@@ -46,13 +46,13 @@ __all__ = [
     "TrialSpec",
     "TrialSummary",
     "Verdict",
+    "list_suites",
     "load_suite",
     "parse_profiles",
     "plan_trials",
     "run_trials",
     "select_tasks",
     "suite",
-    "suites",
     "summarize",
     "tool",
 ]

@@ -14,17 +14,27 @@ reflect (``as_of``), like a consistency token of a real API.
 
 from __future__ import annotations
 
-import copy
 import inspect
+import marshal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-__all__ = ["Environment", "Tool", "ToolError", "ToolReply", "tool"]
+__all__ = ["Environment", "Tool", "ToolError", "ToolReply", "copy_state", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of JSON-like state (plain dicts, lists, strings, numbers).
+
+    ``marshal`` round-trips such data several times faster than ``copy.deepcopy``;
+    the state is the harness's own data, never bytes from an agent.
+    """
+    copied: dict[str, Any] = marshal.loads(marshal.dumps(state))
+    return copied
 
 
 class ToolError(Exception):
@@ -92,6 +102,7 @@ class Environment:
     """Base class of simulated worlds; subclasses define tools and initial state."""
 
     _tools: ClassVar[dict[str, Tool]] = {}
+    _specs_cache: ClassVar[list[dict[str, Any]] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,7 +118,7 @@ class Environment:
 
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
-        self.initial = copy.deepcopy(state)
+        self.initial = copy_state(state)
         self.seq = 0
         self._before_last_write: dict[str, Any] | None = None
         self.clarification: str | None = None
@@ -121,8 +132,13 @@ class Environment:
         return cls._tools
 
     @classmethod
-    def specs(cls, allowed: set[str] | None = None) -> list[dict[str, Any]]:
-        return [t.spec() for n, t in cls._tools.items() if allowed is None or n in allowed]
+    def specs(cls) -> list[dict[str, Any]]:
+        """Every tool's JSON description (computed once per class)."""
+        cached = cls.__dict__.get("_specs_cache")
+        if cached is None:
+            cached = [t.spec() for t in cls._tools.values()]
+            cls._specs_cache = cached
+        return list(cached)
 
     def dispatch(self, name: str, args: Any, *, stale: bool = False) -> ToolReply:
         """Validate ``args`` and run tool ``name``; every failure is a ToolReply error."""
@@ -146,7 +162,7 @@ class Environment:
         kwargs = {field: getattr(parsed, field) for field in type(parsed).model_fields}
         live = self.state
         if found.writes:
-            snapshot = copy.deepcopy(self.state)
+            snapshot = copy_state(self.state)
         elif stale and self._before_last_write is not None:
             self.state = self._before_last_write
         try:

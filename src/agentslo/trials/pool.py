@@ -45,6 +45,8 @@ class Worker:
         self.output_bytes = 0
         self.output_head = bytearray()
         self.flooded = False
+        #: Tool sets this worker has already received (sent once, then named).
+        self.known_tools: set[str] = set()
         self._drain = asyncio.ensure_future(self._read_stderr())
 
     @classmethod

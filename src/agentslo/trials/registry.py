@@ -22,7 +22,14 @@ from typing import Final
 
 from agentslo.trials.task import Task
 
-__all__ = ["ENTRY_POINT_GROUP", "SuiteNotFound", "load_suite", "select_tasks", "suite", "suites"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "SuiteNotFound",
+    "list_suites",
+    "load_suite",
+    "select_tasks",
+    "suite",
+]
 
 ENTRY_POINT_GROUP: Final = "agentslo.suites"
 SuiteFactory = Callable[[], list[Task]]
@@ -43,7 +50,7 @@ def suite(name: str) -> Callable[[SuiteFactory], SuiteFactory]:
     return register
 
 
-def suites() -> dict[str, SuiteFactory]:
+def list_suites() -> dict[str, SuiteFactory]:
     """Every known suite: registered in code, then declared by entry points."""
     found = dict(_REGISTERED)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -64,7 +71,7 @@ def _lazy(name: str, value: str) -> SuiteFactory:
 
 def load_suite(name: str) -> list[Task]:
     """The tasks of suite ``name``; raise SuiteNotFound listing the known suites."""
-    factories = suites()
+    factories = list_suites()
     if name not in factories:
         known = ", ".join(sorted(factories)) or "none"
         raise SuiteNotFound(

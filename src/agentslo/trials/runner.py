@@ -248,18 +248,20 @@ class TrialRunner:
         deadline = time.monotonic() + self.budget.timeout_s
         st.t0 = time.monotonic()
         try:
-            worker.send(
-                {
-                    "t": "start",
-                    "agent": self.agent_ref,
-                    "agent_name": self.agent_name,
-                    "task_id": spec.task.id,
-                    "instruction": instruction,
-                    "tools": env.specs(),
-                    "options": self.options,
-                    "sys_path": worker.sys_path,
-                }
-            )
+            start: dict[str, Any] = {
+                "t": "start",
+                "agent": self.agent_ref,
+                "agent_name": self.agent_name,
+                "task_id": spec.task.id,
+                "instruction": instruction,
+                "tools_key": type(env).__qualname__,
+                "options": self.options,
+            }
+            if start["tools_key"] not in worker.known_tools:  # sent once per worker
+                start["tools"] = env.specs()
+                start["sys_path"] = worker.sys_path
+                worker.known_tools.add(start["tools_key"])
+            worker.send(start)
             await self._serve(worker, spec, episode, injector, st, deadline)
         finally:
             st.output_bytes = worker.output_bytes

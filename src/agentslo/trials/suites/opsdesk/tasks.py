@@ -10,6 +10,7 @@ mid-run events), never from anything the agent said.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from agentslo.trials.env import Environment
+from agentslo.trials.env import Environment, copy_state
 from agentslo.trials.suites.opsdesk.world import (
     REGIONS,
     SERVICES,
@@ -547,15 +548,19 @@ def _team_checks(env: Environment, constraints: tuple[str, ...]) -> list[Check]:
     ]
 
 
-def _builder(template: str, index: int) -> Callable[[int, Variant], Episode]:
-    planter = TEMPLATES[template][1]
-    base_id = f"{template}-{index}"
+@functools.lru_cache(maxsize=512)
+def _planted(template: str, index: int, seed: int) -> tuple[dict[str, Any], Plan]:
+    """The world of one task instance for one seed (built once, copied per trial)."""
+    rng = np.random.default_rng([seed, zlib.crc32(f"{template}-{index}".encode())])
+    state = make_world(rng)
+    plan = TEMPLATES[template][1](state, rng, index)
+    return state, plan
 
+
+def _builder(template: str, index: int) -> Callable[[int, Variant], Episode]:
     def build(seed: int, variant: Variant) -> Episode:
-        rng = np.random.default_rng([seed, zlib.crc32(base_id.encode())])
-        state = make_world(rng)
-        plan = planter(state, rng, index)
-        env = OpsDesk(state)
+        state, plan = _planted(template, index, seed)
+        env = OpsDesk(copy_state(state))
         constraints = tuple(plan.constraints)
         verify = plan.verify
         instruction, vague = plan.instruction, plan.vague
