@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 
-from agentslo.trials import TrialResult, load_suite, summarize
+from agentslo.trials import Budget, TrialResult, load_suite, summarize
 from agentslo.trials.suites.opsdesk import TEMPLATES
 
 Run = Callable[..., list[TrialResult]]
@@ -85,3 +85,11 @@ def test_robust_beats_brittle_under_faults_and_the_summary_shows_it(run: Run) ->
     assert b["ambiguous"].robustness == 0.0
     assert brittle.reasons.get("agent_error", 0) > 0
     assert r["clean"].pass_k[2] == 1.0 and set(r["clean"].pass_at_k) == {1, 2}
+
+
+def test_state_spam_passes_nothing(run: Run) -> None:
+    results = run("state_spam", "*-[0-9]", budget=Budget(max_steps=5000))
+    assert len(results) == 30
+    assert all(r.reason == "verification_failed" for r in results)
+    failed = [{c["check"] for c in r.outcome.evidence["failed_checks"]} for r in results]
+    assert sum("nothing else changed" in f for f in failed) >= 25

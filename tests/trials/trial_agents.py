@@ -155,3 +155,49 @@ def pydantic_ai_test_model(instruction: str, tools: ToolClient) -> Any:
     from agentslo.agents.pydantic_ai import pydantic_ai_agent
 
     return pydantic_ai_agent(Agent(TestModel()))(instruction, tools)
+
+
+def state_spam(instruction: str, tools: ToolClient) -> str:
+    """Calls every write tool with every plausible argument, hoping to hit the goal."""
+
+    def attempt(name: str, **args: Any) -> Any:
+        try:
+            return tools.call(name, **args)
+        except ToolCallError:
+            return None
+
+    oncall = [attempt("get_oncall", region=r) for r in ("north", "south", "east", "west")]
+    for region in ("north", "south", "east", "west"):
+        for customer in attempt("list_customers", region=region) or []:
+            for summary in attempt("list_orders", customer_id=customer["customer_id"]) or []:
+                oid = summary["order_id"]
+                order = attempt("get_order", order_id=oid) or {"items": []}
+                for item in order["items"]:
+                    amount = item["unit_price"] * item["quantity"]
+                    attempt("issue_refund", order_id=oid, amount=amount, reason="damaged")
+                attempt("cancel_order", order_id=oid)
+                attempt("create_ticket", kind="return", order_id=oid)
+                attempt("create_ticket", kind="escalation", order_id=oid)
+    for ticket in attempt("list_tickets", status="any") or []:
+        attempt(
+            "update_ticket",
+            ticket_id=ticket["ticket_id"],
+            status="resolved",
+            severity="high",
+            assignee=oncall[0] or "x",
+        )
+    for service in ("checkout", "search", "payments", "catalog", "shipping", "auth"):
+        history = (attempt("list_deployments", service=service) or {}).get("history", [])
+        for version in history[-3:-1]:
+            attempt("deploy", service=service, version=version)
+    for warehouse, other in (("alpha", "beta"), ("beta", "alpha")):
+        for row in attempt("list_inventory", warehouse=warehouse) or []:
+            attempt(
+                "transfer_stock",
+                sku=row["sku"],
+                from_warehouse=other,
+                to_warehouse=warehouse,
+                quantity=10,
+            )
+    attempt("submit_answer", value=0.0)
+    return "Everything is handled."

@@ -76,6 +76,40 @@ def _unchanged_orders(env: Environment, allowed: set[str]) -> Check:
     return _check("no other order changed", not changed, f"changed: {changed}")
 
 
+def _collateral(
+    env: Environment,
+    *,
+    orders: set[str] | None = None,
+    services: set[str] | None = None,
+    stock: bool = False,
+    refunds: bool = False,
+    tickets: Callable[[dict[str, Any]], bool] = lambda t: False,
+) -> Check:
+    """Nothing outside the task's footprint changed (state-spam cannot score).
+
+    ``orders``/``services`` are the keys the task may change, ``stock`` and
+    ``refunds`` whether it may change those tables at all, and ``tickets`` says
+    which created or changed tickets are part of the task.
+    """
+    s, s0 = env.state, env.initial
+    touched: list[str] = []
+    for oid, order in s["orders"].items():
+        if (orders is None or oid not in orders) and order != s0["orders"].get(oid):
+            touched.append(oid)
+    for name, svc in s["services"].items():
+        if (services is None or name not in services) and svc != s0["services"][name]:
+            touched.append(name)
+    if not stock and s["stock"] != s0["stock"]:
+        touched.append("stock")
+    late = s.get("late_refunds", [])
+    if not refunds and [r for r in s["refunds"] if r not in late] != s0["refunds"]:
+        touched.append("refunds")
+    for tid, ticket in s["tickets"].items():
+        if ticket != s0["tickets"].get(tid) and not tickets(ticket):
+            touched.append(tid)
+    return _check("nothing else changed", not touched, f"changed outside the task: {touched}")
+
+
 # -- 1. damage refunds -------------------------------------------------------------------
 def _plant_refund(state: dict[str, Any], rng: np.random.Generator, i: int) -> Plan:
     cid = sorted(state["customers"])[int(rng.integers(0, len(state["customers"])))]
@@ -139,6 +173,20 @@ def _plant_refund(state: dict[str, Any], rng: np.random.Generator, i: int) -> Pl
         stray = [r for r in refunds if r["order_id"] not in orders]
         checks.append(_check("no refund on other orders", not stray, f"stray: {stray}"))
         checks.append(_unchanged_orders(env, set()))
+        checks.append(
+            _collateral(
+                env,
+                refunds=True,
+                tickets=lambda x: (
+                    (
+                        x["customer_id"] == cid
+                        and x["kind"] == "damage"
+                        and x["status"] == "resolved"
+                    )
+                    or (x["kind"] == "escalation" and x["order_id"] in orders)
+                ),
+            )
+        )
         return checks
 
     def change(env: Environment, rng: Any) -> str:
@@ -219,6 +267,13 @@ def _plant_restock(state: dict[str, Any], rng: np.random.Generator, i: int) -> P
                     want = f"one purchase order for {short}"
             got = f"{mine}/{theirs}, POs {[t['quantity'] for t in po]}"
             checks.append(_check(f"{sku}@{wh}", ok, f"want {want}, got {got}"))
+        checks.append(
+            _collateral(
+                env,
+                stock=True,
+                tickets=lambda t: t["kind"] == "purchase_order" and t["warehouse"] == wh,
+            )
+        )
         return checks
 
     def change(env: Environment, rng: Any) -> str:
@@ -294,6 +349,11 @@ def _plant_rollback(state: dict[str, Any], rng: np.random.Generator, i: int) -> 
                 s["tickets"][decoy_ticket["ticket_id"]]["status"] == "open",
                 "the decoy incident was changed",
             ),
+            _collateral(
+                env,
+                services={svc_name},
+                tickets=lambda t: t["kind"] == "incident" and t["service"] == svc_name,
+            ),
         ]
 
     def change(env: Environment, rng: Any) -> str:
@@ -360,6 +420,12 @@ def _plant_recall(state: dict[str, Any], rng: np.random.Generator, i: int) -> Pl
             if t["kind"] == "return" and t["order_id"] not in {o["order_id"] for o in hit}
         ]
         checks.append(_check("no stray return tickets", not stray, f"{len(stray)} stray"))
+        ids = {o["order_id"] for o in hit}
+        checks.append(
+            _collateral(
+                env, orders=ids, tickets=lambda t: t["kind"] == "return" and t["order_id"] in ids
+            )
+        )
         return checks
 
     def change(env: Environment, rng: Any) -> str:
@@ -427,6 +493,7 @@ def _plant_triage(state: dict[str, Any], rng: np.random.Generator, i: int) -> Pl
                 if not ok:
                     checks.append(_check(f"{t['ticket_id']} untouched", ok, "changed"))
         checks.append(_check("something to triage", len(checks) > 0, "nothing qualified"))
+        checks.append(_collateral(env, tickets=lambda t: qualifies(s, t)))
         return checks
 
     def change(env: Environment, rng: Any) -> str:
@@ -485,6 +552,7 @@ def _plant_total(state: dict[str, Any], rng: np.random.Generator, i: int) -> Pla
         return [
             _check("answer matches the refund records", ok, f"want {want:.2f}, got {answers}"),
             _check("no refund issued", refunds_same, "the task is read-only"),
+            _collateral(env),
         ]
 
     def change(env: Environment, rng: Any) -> str:
