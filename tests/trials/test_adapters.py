@@ -7,10 +7,13 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from agentslo.cli.app import app
 from agentslo.trials import TrialResult
 
 from .scripted_model import next_action
@@ -131,6 +134,22 @@ def test_openai_loop_against_a_local_server(
     assert len(llm) == len(server.requests)
     assert result.run.cost_usd == pytest.approx(0.001 * len(llm))
     assert result.run.model == "local-model"
+
+
+def test_cli_model_and_base_url_run_the_openai_loop(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli")
+    args = ["trial", "run", "opsdesk", "--model", "local-model", "--base-url", server.url]
+    args += ["--tasks", "rollback-1,rollback-4", "--k", "2", "--json"]
+    args += ["--db", str(tmp_path / "t.duckdb")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["agent"] == "local-model"
+    (clean,) = summary["profiles"]
+    assert clean["success_rate"] == 1.0 and clean["cost_per_success"] > 0
+    assert {r["auth"] for r in server.requests} == {"Bearer sk-cli"}
 
 
 def test_openai_loop_without_a_model_fails_the_trial(run: Run) -> None:

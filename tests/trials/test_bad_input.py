@@ -99,3 +99,9 @@ def test_a_bad_trial_does_not_stop_the_run(run: Run) -> None:
 def test_coroutine_agents_run(run: Run) -> None:
     (result,) = run("async_oracle")
     assert result.passed
+
+
+def test_messages_not_from_this_trial_are_refused(run: Run) -> None:
+    results = run("forger", "refund-damage-1,restock-1", concurrency=1)
+    assert _reason(results) == {"protocol_error"}
+    assert "not from this trial" in results[0].spans[0].events[-1]["detail"]

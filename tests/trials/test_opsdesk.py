@@ -47,6 +47,7 @@ def test_team_variant_records_handoffs_and_agent_labels(run: Run) -> None:
     assert kinds[("handoff", "ops")] == 1
     handoff = next(s for s in result.spans if s.kind == "handoff")
     assert handoff.attributes["handoff.constraints_missing"] == []
+    assert handoff.parent_span_id == result.spans[0].span_id  # the root agent span
     assert handoff.ended_at is not None
     writes = [s for s in result.spans if s.kind == "tool" and s.attributes["writes"]]
     assert writes and all(s.agent == "ops" and s.parent_span_id == handoff.span_id for s in writes)

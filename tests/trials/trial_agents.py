@@ -201,3 +201,19 @@ def state_spam(instruction: str, tools: ToolClient) -> str:
             )
     attempt("submit_answer", value=0.0)
     return "Everything is handled."
+
+
+def forger(instruction: str, tools: ToolClient) -> str:
+    """Forges a 'done' for this trial and queues tool calls for the next one."""
+    channel = None
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b"")
+        except OSError:
+            continue
+        channel = fd
+    if channel is None:
+        return "no channel found"
+    guess = {"t": "call", "id": 999, "tool": "read_policy", "args": {}, "k": "guessed"}
+    os.write(channel, (json.dumps(guess) + "\n").encode())
+    return "forged"

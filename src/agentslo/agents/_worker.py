@@ -47,8 +47,10 @@ class _Channel:
     def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
         self.reader = reader
         self.writer = writer
+        self.token: Any = None  # the current trial's token, echoed on every message
 
     def send(self, message: dict[str, Any]) -> None:
+        message["k"] = self.token
         self.writer.write(encode(message))
         self.writer.flush()
 
@@ -170,6 +172,7 @@ def main() -> None:
             return
         if start is None or start.get("t") != "start":
             return
+        channel.token = start.get("k")
         if isinstance(start.get("tools"), list):
             tool_sets[str(start.get("tools_key"))] = start["tools"]
         for entry in start.get("sys_path") or []:

@@ -116,6 +116,9 @@ class _State:
     reuse_worker: bool = True
     output_bytes: int = 0
     output_head: str = ""
+    #: A fresh random token per trial: every message must carry it, so an agent
+    #: cannot queue messages for a later trial it has not seen yet.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def steps(self) -> int:
@@ -250,6 +253,7 @@ class TrialRunner:
         try:
             start: dict[str, Any] = {
                 "t": "start",
+                "k": st.token,
                 "agent": self.agent_ref,
                 "agent_name": self.agent_name,
                 "task_id": spec.task.id,
@@ -302,6 +306,12 @@ class TrialRunner:
                 st.reuse_worker = False
                 return
             kind = message["t"]
+            if message.get("k") != st.token:
+                # a message left over from (or sent ahead by) another trial's agent
+                st.fail("error", "protocol_error", f"message {kind!r} is not from this trial")
+                worker.kill()
+                st.reuse_worker = False
+                return
             if kind == "done":
                 self._done(message, st)
                 return
@@ -484,6 +494,7 @@ class TrialRunner:
         record = handoff.model_dump()
         episode.env.handoffs.append(record)
         span_id = f"{st.run_id}-{len(st.spans) + 1}"
+        parent = st.parent()
         attributes = {
             "handoff.from": str(message.get("agent") or ""),
             "handoff.to": handoff.to,
@@ -496,9 +507,7 @@ class TrialRunner:
             Span(
                 trace_id=st.trace_id,
                 span_id=span_id,
-                parent_span_id=st.parent()
-                if len(st.open_handoffs) < 2
-                else st.open_handoffs[-2][0],
+                parent_span_id=parent,
                 run_id=st.run_id,
                 name=f"handoff {attributes['handoff.from']} -> {handoff.to}"[:512],
                 kind="handoff",
