@@ -60,3 +60,15 @@ def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
     run("chatty", "refund-damage-1,restock-1")
     run("hang", "refund-damage-1", budget=Budget(timeout_s=0.5))
     assert _worker_children() == []
+
+
+def test_the_cli_harness_makes_itself_non_dumpable() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes; from agentslo.trials.pool import protect_harness; "
+        "ok = protect_harness(); print(ok, ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "0"]  # PR_GET_DUMPABLE -> 0

@@ -38,6 +38,7 @@ from agentslo.trials import (
     select_tasks,
     summarize,
 )
+from agentslo.trials.pool import protect_harness
 
 __all__ = ["app"]
 
@@ -145,6 +146,7 @@ def run(
     options: dict[str, Any] = {}
     if base_url:
         options["base_url"] = base_url
+    protect_harness()
     runner = TrialRunner(
         ref,
         agent_name=name or (model if agent is None else None),

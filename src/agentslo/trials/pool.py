@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from agentslo.agents.protocol import MAX_MESSAGE_BYTES, ProtocolError, decode, encode
 
-__all__ = ["DEFAULT_PASS_ENV", "Worker", "WorkerPool"]
+__all__ = ["DEFAULT_PASS_ENV", "Worker", "WorkerPool", "protect_harness"]
 
 #: Environment variables passed to agent processes when set (model credentials).
 DEFAULT_PASS_ENV: Final = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
@@ -205,6 +205,26 @@ class WorkerPool:
         self._all.clear()
         self._idle.clear()
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+
+
+def protect_harness() -> bool:
+    """Make this (the harness) process non-dumpable; return whether it worked.
+
+    On Linux, a non-dumpable process's ``/proc/PID/mem``, ``environ`` and file
+    descriptors cannot be read, nor the process traced, by other processes of the
+    same user without ``CAP_SYS_PTRACE`` -- so an agent process cannot read the
+    harness's memory (the gold state) or environment. Root keeps that capability:
+    run hostile agents under another user or in a container.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(4, 0, 0, 0, 0)) == 0  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        return False
 
 
 def _default_sys_path() -> list[str]:
