@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import agentslo
+import agentslo.gate
 import agentslo.metrics
 import agentslo.slo
 import agentslo.stats
@@ -32,3 +33,32 @@ def test_trials_surfaces() -> None:
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
     assert "run_trials" in agentslo.trials.__all__ and "suite" in agentslo.trials.__all__
+
+
+def test_gate_surface() -> None:
+    assert sorted(agentslo.gate.__all__) == sorted(
+        [
+            "DEFAULT_MARGINS",
+            "EXIT_CODES",
+            "MIN_RUNS_FOR_SAFE",
+            "ArmRuns",
+            "GateOutcome",
+            "GateResult",
+            "GateSpec",
+            "Metric",
+            "MetricResult",
+            "Selector",
+            "evaluate_arms",
+            "evaluate_gate",
+            "evaluate_gates",
+            "load_arms",
+            "load_gates",
+            "parse_margins",
+            "parse_metric",
+            "parse_selector",
+            "prometheus_samples",
+            "recorded_decisions",
+        ]
+    )
+    for name in agentslo.gate.__all__:
+        assert hasattr(agentslo.gate, name), f"agentslo.gate.{name}"

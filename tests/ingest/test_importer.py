@@ -170,13 +170,13 @@ def test_a_failed_batch_leaves_nothing_behind_and_earlier_batches_stay(
     calls = {"spans": 0}
     original = writer._insert
 
-    def failing_insert(con: Any, name: str, table: pa.Table) -> None:
+    def failing_insert(con: Any, name: str, table: pa.Table, *, defer: bool) -> None:
         if name == "spans":
             calls["spans"] += 1
             if calls["spans"] == 2:
-                original(con, name, table)
+                original(con, name, table, defer=defer)
                 raise OSError("disk full")
-        original(con, name, table)
+        original(con, name, table, defer=defer)
 
     monkeypatch.setattr(writer, "_insert", failing_insert)
     result = import_paths(store, [path], rejects_dir=tmp_path / "rej", batch_rows=4)

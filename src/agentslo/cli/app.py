@@ -41,6 +41,9 @@ def _register() -> None:
     app.command("export")(export.export)
     app.add_typer(slo.app, name="slo")
     app.add_typer(trial.app, name="trial")
+    from agentslo.cli import gate
+
+    app.command("gate")(gate.gate)
 
 
 _register()

@@ -52,11 +52,12 @@ def write_fleet(
     """
     config = config.resolved()
     done = 0
-    for batch in generate_fleet(config):
-        store.write(batch)
-        done += batch["runs"].num_rows
-        if progress is not None:
-            progress(done)
+    with store.bulk():  # one outcome-index update for the whole fleet
+        for batch in generate_fleet(config):
+            store.write(batch)
+            done += batch["runs"].num_rows
+            if progress is not None:
+                progress(done)
     truth = ground_truth(config)
     con = store.con
     con.execute("BEGIN TRANSACTION")

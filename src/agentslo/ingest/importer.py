@@ -10,8 +10,8 @@ and does not stop the other files. Re-importing the same files is idempotent.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Generator, Sequence
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from agentslo.ingest.errors import SourceError
 from agentslo.ingest.importers.tau_bench import StoredStarts, TauBenchOptions, read_tau_bench
 from agentslo.ingest.jsonl import read_jsonl
 from agentslo.ingest.parquet import read_parquet
+from agentslo.ingest.prefetch import prefetched
 from agentslo.ingest.rejects import DEFAULT_REJECTS_DIR, RejectWriter
 from agentslo.store import TABLES, Store
 
@@ -207,16 +208,21 @@ def _check_readable(path: Path, display: str) -> None:
         ) from exc
 
 
-def _chunks(path: Path, display: str, fmt: str, options: _Options) -> Iterator[Chunk]:
+def _chunks(path: Path, display: str, fmt: str, options: _Options) -> Generator[Chunk, None, None]:
     if options.table is not None and fmt != "parquet":
         raise SourceError(
             f"{display}: --table applies to Parquet files only; {fmt} records name their "
             "own table. Leave --table out for this file"
         )
+    # JSONL and Parquet readers touch only their file, so they can run a chunk ahead
+    # of the writer; the tau-bench reader asks the store for start times, and a
+    # DuckDB connection must not be used from two threads at once.
     if fmt == "jsonl":
-        return read_jsonl(path, display, batch_rows=options.batch_rows)
+        return prefetched(read_jsonl(path, display, batch_rows=options.batch_rows))
     if fmt == "parquet":
-        return read_parquet(path, display, table=options.table, batch_rows=options.batch_rows)
+        return prefetched(
+            read_parquet(path, display, table=options.table, batch_rows=options.batch_rows)
+        )
     return read_tau_bench(
         path,
         display,
@@ -281,14 +287,15 @@ def _import_file(
         _check_readable(path, display)
         fmt = options.fmt or detect_format(path, display)
         result.format = fmt
-        for number, chunk in enumerate(_chunks(path, display, fmt, options), start=1):
-            rejects.add(chunk.rejects)
-            result.rejected += len(chunk.rejects)
-            room = MAX_MESSAGES - len(result.messages)
-            result.messages.extend(r.error for r in chunk.rejects[:room])
-            if chunk.rows:
-                _write(store, chunk, number, display, result)
-            bar.advance(chunk.advance)
+        with closing(_chunks(path, display, fmt, options)) as chunks:
+            for number, chunk in enumerate(chunks, start=1):
+                rejects.add(chunk.rejects)
+                result.rejected += len(chunk.rejects)
+                room = MAX_MESSAGES - len(result.messages)
+                result.messages.extend(r.error for r in chunk.rejects[:room])
+                if chunk.rows:
+                    _write(store, chunk, number, display, result)
+                bar.advance(chunk.advance)
     except SourceError as exc:
         result.error = str(exc)
     except OSError as exc:
@@ -340,7 +347,8 @@ def import_paths(
     inputs = _expand(paths)
     total = sum(_size(path) for path, _, problem in inputs if problem is None)
     outcome = ImportResult()
-    with _progress(progress) as live:
+    # One index update for the whole import instead of one per batch (store.bulk).
+    with _progress(progress) as live, store.bulk():
         bar = _Bar(live, total)
         for path, display, problem in inputs:
             if problem is not None:

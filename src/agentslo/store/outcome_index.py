@@ -28,10 +28,13 @@ from agentslo.model import OUTCOME_SOURCES, SOURCE_TRUST
 __all__ = [
     "INDEX_COLUMNS",
     "LABEL_RANK",
+    "PENDING",
     "SOURCE_UNIT",
     "create_index_sql",
+    "create_pending_sql",
     "index_rows",
     "ordering_key",
+    "rebuild_index_sql",
     "upsert_index_sql",
 ]
 
@@ -41,6 +44,10 @@ SOURCE_UNIT: Final = 10**18
 _TIME_OFFSET: Final = 10**17
 #: Source -> column of ``run_outcomes`` holding that source's best key.
 INDEX_COLUMNS: Final[dict[str, str]] = {s: f"{s}_key" for s in OUTCOME_SOURCES}
+#: Runs whose outcomes were written while index upkeep was deferred (a bulk import):
+#: the index is exact only once these are folded in, which the store does at the end
+#: of the import, or when it is next opened for writing after a crash.
+PENDING: Final = "run_outcomes_pending"
 
 
 def ordering_key(o: Any) -> Any:
@@ -60,11 +67,33 @@ def index_rows(outcomes: Any) -> Any:
 
 
 def create_index_sql() -> str:
-    """DDL of the ``run_outcomes`` table."""
+    """DDL of the ``run_outcomes`` table as schema version 3 created it."""
     columns = ", ".join(f"{c} BIGINT" for c in INDEX_COLUMNS.values())
     return (
         "CREATE TABLE run_outcomes (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
         f"{columns}, PRIMARY KEY (project, run_id))"
+    )
+
+
+def create_pending_sql() -> str:
+    """DDL of the table of runs whose index rows are still to be folded in."""
+    return f"CREATE TABLE {PENDING} (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL)"
+
+
+def rebuild_index_sql(select_sql: str) -> tuple[str, ...]:
+    """Statements that rebuild ``run_outcomes`` from ``select_sql`` (shaped like
+    ``index_rows``) and then index it.
+
+    Building the unique index once over the finished table is about five times
+    cheaper than merging millions of new runs into an indexed one row by row.
+    """
+    names = ", ".join(INDEX_COLUMNS.values())
+    columns = ", ".join(f"{c} BIGINT" for c in INDEX_COLUMNS.values())
+    return (
+        "DROP TABLE run_outcomes",
+        f"CREATE TABLE run_outcomes (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL, {columns})",
+        f"INSERT INTO run_outcomes (project, run_id, {names}) {select_sql}",
+        "CREATE UNIQUE INDEX run_outcomes_key ON run_outcomes (project, run_id)",
     )
 
 

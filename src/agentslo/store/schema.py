@@ -17,7 +17,14 @@ import ibis
 import pyarrow as pa
 
 from agentslo.model import FINDINGS_SCHEMA, OUTCOMES_SCHEMA, RUNS_SCHEMA, SPANS_SCHEMA
-from agentslo.store.outcome_index import create_index_sql, index_rows, upsert_index_sql
+from agentslo.store.keys import FILTERS, create_filter_sql, fill_filter_sql, record_probe_sql
+from agentslo.store.outcome_index import (
+    create_index_sql,
+    create_pending_sql,
+    index_rows,
+    rebuild_index_sql,
+    upsert_index_sql,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "migrate"]
 
@@ -57,6 +64,28 @@ def _backfill_index_sql() -> str:
     return upsert_index_sql(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))
 
 
+def _unkeyed_tables() -> tuple[str, ...]:
+    """Migration 4: runs and outcomes lose their primary keys to hash key filters,
+    and spans gain a filter of their traces.
+
+    DuckDB cannot drop a constraint, so each table is rebuilt without it.
+    """
+    statements: list[str] = []
+    for name, schema in (("runs", RUNS_SCHEMA), ("outcomes", OUTCOMES_SCHEMA)):
+        statements += [
+            _create_table(f"{name}_v4", schema),
+            f"INSERT INTO {name}_v4 SELECT * FROM {name}",
+            f"DROP TABLE {name}",
+            f"ALTER TABLE {name}_v4 RENAME TO {name}",
+        ]
+    for key in FILTERS:
+        statements += [create_filter_sql(key), fill_filter_sql(key)]
+    outcomes = ibis.table(OUTCOMES_SCHEMA, name="outcomes")
+    statements += rebuild_index_sql(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))
+    statements += [create_pending_sql(), record_probe_sql()]
+    return tuple(statements)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -84,7 +113,23 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         ),
     ),
     Migration(3, "per-run outcome index", (create_index_sql(), _backfill_index_sql())),
+    Migration(4, "hash key filters instead of key indexes", _unkeyed_tables()),
+    Migration(
+        5,
+        "regression gate decisions",
+        (
+            # When each gate's boundary was first crossed (agentslo.gate): one row per
+            # (project, gate, metric, decision), written once at the first crossing.
+            # ``project`` is '*' for a gate over every project.
+            "CREATE TABLE gate_decisions (project VARCHAR NOT NULL, gate VARCHAR NOT NULL, "
+            "metric VARCHAR NOT NULL, decision VARCHAR NOT NULL, "
+            "first_crossed_at TIMESTAMP NOT NULL, recorded_at TIMESTAMP NOT NULL, "
+            "runs_baseline BIGINT, runs_candidate BIGINT, estimate DOUBLE, low DOUBLE, "
+            "high DOUBLE, p_value DOUBLE, PRIMARY KEY (project, gate, metric, decision))",
+        ),
+    ),
 )
+
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 

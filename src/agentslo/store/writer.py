@@ -19,11 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 from agentslo.model import SCHEMAS
-from agentslo.store.outcome_index import index_rows, upsert_index_sql
+from agentslo.store.keys import KEYED, TRACES
+from agentslo.store.outcome_index import PENDING, index_rows, rebuild_index_sql, upsert_index_sql
 
-__all__ = ["Batch", "WriteCounts", "conform", "write_batch"]
+__all__ = ["Batch", "WriteCounts", "conform", "flush_outcome_index", "write_batch"]
 
 Batch = Mapping[str, pa.Table]
+
+#: Pending runs above which the outcome index is rebuilt rather than merged into.
+_REBUILD_MIN_RUNS: Final = 100_000
 
 _KEYS: Final[dict[str, tuple[str, ...]]] = {
     "runs": ("project", "run_id"),
@@ -31,7 +35,6 @@ _KEYS: Final[dict[str, tuple[str, ...]]] = {
     "outcomes": ("project", "outcome_id"),
     "findings": ("project", "finding_id"),
 }
-_REPLACE: Final = frozenset({"runs", "findings"})
 
 
 @dataclass
@@ -71,42 +74,94 @@ def conform(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _update_index(con: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
-    """Min-merge newly inserted outcomes into the ``run_outcomes`` index."""
-    view = "_agentslo_new_outcomes"
-    con.register(view, inserted)
-    try:
-        outcomes = ibis.table(SCHEMAS["outcomes"][1], name=view)
-        con.execute(upsert_index_sql(str(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))))
-    finally:
-        con.unregister(view)
+def _update_index(con: duckdb.DuckDBPyConnection, inserted: str, *, defer: bool) -> None:
+    """Fold the outcomes of table ``inserted`` into the ``run_outcomes`` index, or,
+    when ``defer`` is set, note their runs in ``run_outcomes_pending`` for later."""
+    if defer:
+        con.execute(f"INSERT INTO {PENDING} SELECT DISTINCT project, run_id FROM {inserted}")
+        return
+    outcomes = ibis.table(SCHEMAS["outcomes"][1], name=inserted)
+    con.execute(upsert_index_sql(str(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))))
+
+
+def _insert_keyed(
+    con: duckdb.DuckDBPyConnection, name: str, cols: str, source: str, *, defer: bool
+) -> None:
+    """Insert a batch into a keyed table (runs: replace by key; outcomes: keep the
+    stored one), checking keys against the table's hash filter (see ``keys``)."""
+    key = KEYED[name]
+    batch, seen = "_agentslo_keyed", "_agentslo_seen"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {batch} AS SELECT *, {key.hash_sql()} AS _h FROM ({source})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {seen} AS SELECT h AS _h FROM "
+        f"({key.seen_sql(f'SELECT _h AS h FROM {batch}')})"
+    )
+    # Temporary tables are dropped on success; a failed batch rolls them back.
+    fresh = f"SELECT * FROM {batch} ANTI JOIN {seen} USING (_h)"
+    maybe = f"SELECT * FROM {batch} SEMI JOIN {seen} USING (_h)"
+    seen_row = con.execute(f"SELECT count(*) FROM {seen}").fetchone()
+    any_seen = bool(seen_row and seen_row[0])
+    if name == "runs":
+        if any_seen:
+            con.execute(f"DELETE FROM runs USING ({maybe}) m WHERE {key.match_sql('runs', 'm')}")
+        con.execute(f"INSERT INTO runs ({cols}) SELECT {cols} FROM {batch}")
+        con.execute(f"INSERT INTO {key.filter_table} SELECT _h FROM ({fresh})")
+    else:
+        # Outcomes: a key already stored keeps its first record (and its index entry).
+        new = "_agentslo_new_outcomes"
+        absent = f"SELECT m.* FROM ({maybe}) m ANTI JOIN outcomes o ON {key.match_sql('m', 'o')}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {new} AS "
+            + (f"{fresh} UNION ALL {absent}" if any_seen else fresh)
+        )
+        con.execute(f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM {new}")
+        con.execute(f"INSERT INTO {key.filter_table} SELECT _h FROM ({fresh})")
+        _update_index(con, new, defer=defer)
+        con.execute(f"DROP TABLE {new}")
+    con.execute(f"DROP TABLE {seen}")
+    con.execute(f"DROP TABLE {batch}")
 
 
 def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str) -> None:
     """Insert the spans of the batch that the store does not hold yet.
 
     A span is the same span when project, trace_id, span_id and started_at agree (a
-    retried export resends it unchanged). Only existing spans in the batch's time
-    range can match, and DuckDB finds those by zone maps without reading the other
-    periods; when there are none (a bulk import of new data), the check is skipped.
-    A key index over tens of millions of spans would cost more memory and ingest
-    time than this.
+    retried export resends it unchanged). Only spans of a trace the store has seen
+    can match (the trace filter, see ``keys``), and of those only stored spans in
+    the batch's time range, which DuckDB finds by zone maps without reading other
+    periods. A bulk import of new traces skips the comparison altogether.
     """
-    bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM {view}").fetchone()
-    low, high = bounds if bounds else (None, None)
-    overlap = con.execute(
-        "SELECT count(*) FROM spans WHERE started_at BETWEEN ? AND ?", [low, high]
-    ).fetchone()
-    if not overlap or overlap[0] == 0:
-        con.execute(f"INSERT INTO spans ({cols}) {source}")
-        return
-    match = " AND ".join(f'e."{k}" = b."{k}"' for k in _KEYS["spans"])
+    traces, seen = "_agentslo_traces", "_agentslo_seen_traces"
     con.execute(
-        f"INSERT INTO spans ({cols}) SELECT {cols} FROM ({source}) b "
-        f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
-        f"BETWEEN ? AND ?) e WHERE {match})",
-        [low, high],
+        f"CREATE OR REPLACE TEMP TABLE {traces} AS SELECT DISTINCT {TRACES.hash_sql()} AS h "
+        f"FROM {view}"
     )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {seen} AS {TRACES.seen_sql(f'SELECT h FROM {traces}')}"
+    )
+    seen_row = con.execute(f"SELECT count(*) FROM {seen}").fetchone()
+    if not seen_row or not seen_row[0]:
+        con.execute(f"INSERT INTO spans ({cols}) {source}")
+    else:
+        known = f"{TRACES.hash_sql('b')} IN (SELECT h FROM {seen})"
+        fresh = f"SELECT {cols} FROM ({source}) b WHERE NOT ({known})"
+        maybe = f"SELECT * FROM ({source}) b WHERE {known}"
+        bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM ({maybe})").fetchone()
+        low, high = bounds if bounds else (None, None)
+        match = " AND ".join(f'e."{k}" = m."{k}"' for k in _KEYS["spans"])
+        con.execute(
+            f"INSERT INTO spans ({cols}) {fresh} UNION ALL SELECT {cols} FROM ({maybe}) m "
+            f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
+            f"BETWEEN ? AND ?) e WHERE {match})",
+            [low, high],
+        )
+    con.execute(
+        f"INSERT INTO {TRACES.filter_table} SELECT h FROM {traces} ANTI JOIN {seen} USING (h)"
+    )
+    con.execute(f"DROP TABLE {seen}")
+    con.execute(f"DROP TABLE {traces}")
 
 
 def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[str, ...]) -> bool:
@@ -119,7 +174,7 @@ def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[s
     return bool(row and row[0])
 
 
-def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, defer: bool) -> None:
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
     ordered = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -136,24 +191,25 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
             )
         else:
             source = f"SELECT {cols} FROM {view}"
-        if name in _REPLACE:
-            con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) {source}")
-        elif name == "outcomes":
-            # Only the outcomes actually inserted feed the per-run index, so an id
-            # offered again (even with other content) leaves both tables unchanged.
-            inserted = con.execute(
-                f"INSERT OR IGNORE INTO {name} ({cols}) {source} RETURNING *"
-            ).to_arrow_table()
-            if inserted.num_rows:
-                _update_index(con, inserted)
+        if name in KEYED:
+            _insert_keyed(con, name, cols, source, defer=defer)
+        elif name == "findings":
+            con.execute(f"INSERT OR REPLACE INTO findings ({cols}) {source}")
         else:
             _insert_new_spans(con, view, cols, source)
     finally:
         con.unregister(view)
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
-    """Write every table of ``batch`` in one transaction and return the row counts."""
+def write_batch(
+    con: duckdb.DuckDBPyConnection, batch: Batch, *, defer_index: bool = False
+) -> WriteCounts:
+    """Write every table of ``batch`` in one transaction and return the row counts.
+
+    With ``defer_index`` the per-run outcome index is not updated; the runs whose
+    outcomes changed are recorded (in the same transaction) for a later
+    ``flush_outcome_index``, which is cheaper once for a whole bulk import.
+    """
     unknown = set(batch) - set(SCHEMAS)
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; tables: {', '.join(SCHEMAS)}")
@@ -163,10 +219,43 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
     try:
         for name, table in conformed.items():
             if table.num_rows:
-                _insert(con, name, table)
+                _insert(con, name, table, defer=defer_index)
             counts.add(name, table.num_rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+def flush_outcome_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Fold the runs noted in ``run_outcomes_pending`` into ``run_outcomes``; return
+    how many were pending.
+
+    A few runs are merged into the index; when they are a large share of it (a bulk
+    import), the index is rebuilt from all outcomes instead, which is cheaper.
+    """
+    pending_row = con.execute(f"SELECT count(*) FROM {PENDING}").fetchone()
+    pending = int(pending_row[0]) if pending_row else 0
+    if not pending:
+        return 0
+    size_row = con.execute("SELECT count(*) FROM run_outcomes").fetchone()
+    size = int(size_row[0]) if size_row else 0
+    outcomes = ibis.table(SCHEMAS["outcomes"][1], name="outcomes")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if pending > max(_REBUILD_MIN_RUNS, size // 10):
+            select = str(ibis.to_sql(index_rows(outcomes), dialect="duckdb"))
+            for statement in rebuild_index_sql(select):
+                con.execute(statement)
+        else:
+            runs = ibis.table({"project": "string", "run_id": "string"}, name=PENDING)
+            touched = outcomes.semi_join(runs, ["project", "run_id"])
+            select = str(ibis.to_sql(index_rows(touched), dialect="duckdb"))
+            con.execute(upsert_index_sql(select))
+        con.execute(f"DELETE FROM {PENDING}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return pending

@@ -27,7 +27,7 @@ copies (the store tells spans apart by their start too).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -380,7 +380,7 @@ def read_tau_bench(
     *,
     batch_rows: int,
     stored_starts: StoredStarts | None = None,
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """Convert every record of ``path``; yield chunks of up to ``batch_rows`` rows
     (whole runs: a run and its spans are never split across batches).
 
