@@ -75,3 +75,15 @@ def test_trial_list() -> None:
     assert len(tasks) == 60 and {t["variant"] for t in tasks} == {"single", "team"}
     table = CliRunner().invoke(app, ["trial", "list"])
     assert "opsdesk" in table.output
+
+
+def test_gate_reads_trials_unchanged(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.duckdb")
+    for agent, version in (("robust", "v1"), ("brittle", "v2")):
+        args = ["trial", "run", "opsdesk", "--agent", f"agentslo.agents.opsdesk:{agent}"]
+        args += ["--version", version, "--name", "ops", "--k", "3", "--faults", "api-errors:0.3"]
+        args += ["--tasks", "refund-damage-?,recall-?", "--db", db, "--json"]
+        assert CliRunner().invoke(app, args).exit_code == 0
+    gate = ["gate", "--baseline", "version=v1", "--candidate", "version=v2"]
+    result = CliRunner().invoke(app, [*gate, "--metric", "success", "--db", db, "--json"])
+    assert result.exit_code == 1, result.output  # the brittle version regressed
