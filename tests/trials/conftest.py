@@ -41,7 +41,7 @@ def run_agent(
         concurrency=concurrency,
         budget=budget,
         sys_path=[str(HERE), *sys.path],
-        **options,
+        **{"world_key": 0, **options},
     )
     return runner.run(plan_trials(chosen, parse_profiles(faults), k, seed))
 

@@ -72,3 +72,14 @@ def test_the_cli_harness_makes_itself_non_dumpable() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "0"]  # PR_GET_DUMPABLE -> 0
+
+
+def test_rebuilding_the_world_from_the_seed_does_not_help(run: Run) -> None:
+    # With the world key disabled (0) the seed alone builds the world: the exploit works,
+    # which shows the test can fail ...
+    leaked = run("gold_reader", "refund-total-?", world_key=0)
+    assert all(r.passed for r in leaked)
+    # ... and with a secret key (the default) the agent's rebuilt world is another world.
+    guarded = run("gold_reader", "refund-total-?", world_key=None)
+    assert not any(r.passed for r in guarded)
+    assert {r.reason for r in guarded} == {"verification_failed"}

@@ -35,7 +35,8 @@ def test_trial_run_stores_runs_spans_and_verified_outcomes(tmp_path: Path) -> No
         assert sorted({r["trial"] for r in runs}) == [0, 1]
         profile_names = {json.loads(r["attributes"])["fault_profile"] for r in runs}
         assert profile_names == {"clean", "api-errors:0.3"}
-        assert store.count("spans") > 8 * 8
+        # one root span per run, one span per tool call (no model calls, no hand-offs)
+        assert store.count("spans") == 8 + sum(r["tool_calls"] for r in runs)
         sources = {o["source"] for o in store.table("outcomes").to_pyarrow().to_pylist()}
         assert sources == {"verified"}
     shown = CliRunner().invoke(app, ["report", "--by", "task_id", "--db", str(db)])

@@ -217,3 +217,24 @@ def forger(instruction: str, tools: ToolClient) -> str:
     guess = {"t": "call", "id": 999, "tool": "read_policy", "args": {}, "k": "guessed"}
     os.write(channel, (json.dumps(guess) + "\n").encode())
     return "forged"
+
+
+def gold_reader(instruction: str, tools: ToolClient) -> str:
+    """Bypasses the import guard, rebuilds the world from the seed, submits the answer."""
+    import re
+
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_Blocker"]
+    from agentslo.trials.suites.opsdesk import opsdesk
+
+    task = next(t for t in opsdesk() if t.id == tools.task_id)
+    state = task.episode(0).env.state
+    region = re.search(r"customers in region (\w+)", instruction).group(1)  # type: ignore[union-attr]
+    days = int(re.search(r"placed_days_ago <= (\d+)", instruction).group(1))  # type: ignore[union-attr]
+    total = 0.0
+    for refund in state["refunds"]:
+        order = state["orders"][refund["order_id"]]
+        local = state["customers"][order["customer_id"]]["region"] == region
+        if local and order["placed_days_ago"] <= days:
+            total += refund["amount"]
+    tools.call("submit_answer", value=round(total, 2))
+    return "answered without looking"

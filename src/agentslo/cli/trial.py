@@ -8,6 +8,7 @@ spans and a ``verified`` outcome, so ``agentslo report`` reads trials unchanged.
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 import typer
@@ -48,6 +49,7 @@ app = typer.Typer(
 )
 
 OPENAI_AGENT = "agentslo.agents.openai_chat:agent"
+WORLD_KEY_META = "trials.world_key"
 _WRITE_EVERY = 200
 
 
@@ -159,6 +161,7 @@ def run(
         concurrency=concurrency,
     )
     with open_db(db) as store:
+        runner.world_key = _world_key(store)
         pending: list[Any] = []
         passed = [0]
 
@@ -193,6 +196,16 @@ def run(
         print_json({**summary.to_dict(), "trials": len(results), "k": k})
         return
     _print_summary(summary, k, len(chosen))
+
+
+def _world_key(store: Any) -> int:
+    """This store's secret world key: worlds are the same for every batch stored here
+    (so agent versions meet the same tasks) and unknown to the agents."""
+    key = store.get_meta(WORLD_KEY_META)
+    if not isinstance(key, int):
+        key = secrets.randbits(62)
+        store.set_meta(WORLD_KEY_META, key)
+    return key
 
 
 def _print_summary(summary: TrialSummary, k: int, tasks: int) -> None:

@@ -13,7 +13,9 @@ never an exception out of the runner.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import secrets
 import time
 import uuid
 import zlib
@@ -32,7 +34,15 @@ from agentslo.trials.faults import FaultProfile, Injection, Injector
 from agentslo.trials.pool import DEFAULT_PASS_ENV, Worker, WorkerPool
 from agentslo.trials.task import Check, Episode, Task, Verdict
 
-__all__ = ["Budget", "TrialResult", "TrialRunner", "TrialSpec", "plan_trials", "run_trials"]
+__all__ = [
+    "Budget",
+    "TrialResult",
+    "TrialRunner",
+    "TrialSpec",
+    "plan_trials",
+    "run_trials",
+    "world_seed",
+]
 
 _TEXT_CAP: Final = 2000
 _ABORT_GRACE_S: Final = 2.0
@@ -142,6 +152,14 @@ def _cap(value: Any) -> str | None:
     return text[:_TEXT_CAP]
 
 
+def world_seed(seed: int, world_key: int) -> int:
+    """The seed a task's world is built from: ``seed`` itself when the key is 0."""
+    if world_key == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{world_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
 def _seed_of(*parts: object) -> list[int]:
     return [zlib.crc32(str(p).encode()) for p in parts]
 
@@ -162,6 +180,7 @@ class TrialRunner:
         pass_env: Sequence[str] = DEFAULT_PASS_ENV,
         sys_path: Sequence[str] | None = None,
         batch_id: str | None = None,
+        world_key: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"--concurrency must be at least 1, got {concurrency}")
@@ -177,6 +196,10 @@ class TrialRunner:
         self.pass_env = tuple(pass_env)
         self.sys_path = sys_path
         self.batch_id = batch_id or uuid.uuid4().hex[:12]
+        #: Mixed into every world seed and never sent to the agent, so an agent that
+        #: imports the suite cannot rebuild its world from the (visible) seed.
+        #: ``None`` draws a random key; 0 makes worlds depend on the seed alone.
+        self.world_key = secrets.randbits(62) if world_key is None else world_key
         self._counter = 0
 
     # -- public --------------------------------------------------------------------------
@@ -225,7 +248,7 @@ class TrialRunner:
         st = _State(run_id, run_id, datetime.now(UTC).replace(tzinfo=None), time.monotonic())
         episode: Episode | None = None
         try:
-            episode = spec.task.episode(spec.seed)
+            episode = spec.task.episode(world_seed(spec.seed, self.world_key))
             injector = Injector(
                 spec.profile, _seed_of(spec.seed, spec.task.id, spec.profile.name, spec.trial)
             )

@@ -533,6 +533,25 @@ def _plant_total(state: dict[str, Any], rng: np.random.Generator, i: int) -> Pla
                 }
             )
 
+    # at least two refunds count, so that no guess (0, a round number) is the answer
+    local = sorted(
+        o["order_id"]
+        for o in state["orders"].values()
+        if state["customers"][o["customer_id"]]["region"] == region
+    )
+    for k in range(2):
+        order = state["orders"][local[int(rng.integers(0, len(local)))]]
+        order["status"] = "delivered"
+        order["placed_days_ago"] = int(rng.integers(1, days + 1))
+        state["refunds"].append(
+            {
+                "refund_id": f"R8{k:03d}",
+                "order_id": order["order_id"],
+                "amount": round(float(rng.uniform(5, 90)), 2),
+                "reason": "goodwill",
+            }
+        )
+
     def truth(s: dict[str, Any]) -> float:
         total = 0.0
         for r in s["refunds"]:
