@@ -23,6 +23,19 @@ def test_subpackage_surfaces_resolve() -> None:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 
 
+def test_trials_surfaces() -> None:
+    import agentslo.agents
+    import agentslo.trials
+
+    assert sorted(agentslo.agents.__all__) == sorted(
+        ["Handoff", "ToolCallError", "ToolClient", "TrialAborted"]
+    )
+    for module in (agentslo.agents, agentslo.trials):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+    assert "run_trials" in agentslo.trials.__all__ and "suite" in agentslo.trials.__all__
+
+
 def test_gate_surface() -> None:
     assert sorted(agentslo.gate.__all__) == sorted(
         [

@@ -33,13 +33,14 @@ def _root(
 
 def _register() -> None:
     # Imported here so that `agentslo --help` stays fast and each command owns its module.
-    from agentslo.cli import demo, export, import_cmd, report, slo
+    from agentslo.cli import demo, export, import_cmd, report, slo, trial
 
     app.command("demo")(demo.demo)
     app.command("import")(import_cmd.import_)
     app.command("report")(report.report)
     app.command("export")(export.export)
     app.add_typer(slo.app, name="slo")
+    app.add_typer(trial.app, name="trial")
     from agentslo.cli import gate
 
     app.command("gate")(gate.gate)
