@@ -60,6 +60,17 @@ def read_parquet(
             validator.close()
 
 
+def _batches(parquet: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's rows in batches, one reader per row group.
+
+    A single ``iter_batches`` over a whole file keeps memory it no longer needs
+    (pyarrow 26: about 6 MB per 200,000-row batch of spans, 1.2 GiB over a 45M-span
+    file); a reader per row group releases it when the group is done.
+    """
+    for group in range(parquet.metadata.num_row_groups):
+        yield from parquet.iter_batches(batch_size=batch_rows, row_groups=[group])
+
+
 def _validated(
     parquet: pq.ParquetFile,
     path: Path,
@@ -72,7 +83,7 @@ def _validated(
     total = max(parquet.metadata.num_rows, 1)
     done = reported = 0
     try:
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        for batch in _batches(parquet, batch_rows):
             good, bad = validator.validate(batch)
             rejects = [
                 Reject(
