@@ -40,6 +40,10 @@ def _register() -> None:
     app.command("report")(report.report)
     app.command("export")(export.export)
     app.add_typer(slo.app, name="slo")
+    from agentslo.cli import keys, serve
+
+    app.command("serve")(serve.serve)
+    app.add_typer(keys.app, name="keys")
 
 
 _register()

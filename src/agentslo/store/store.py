@@ -88,6 +88,20 @@ class Store:
             migrate(self.con, str(self.path))
         self._ibis: Any = None
 
+    def cursor(self) -> Store:
+        """Another connection to this open database (for one thread; see DuckDB cursors).
+
+        A server reads from worker threads while its writer thread writes: each
+        reader takes a cursor, which sees every committed write.
+        """
+        other = Store.__new__(Store)
+        other.path = self.path
+        other.read_only = self.read_only
+        other.con = self.con.cursor()
+        other.con.execute("SET enable_progress_bar = false")
+        other._ibis = None
+        return other
+
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:
         """Close the connection (pending transactions were committed by each write)."""

@@ -9,7 +9,7 @@ later replaces its first sketch), outcomes and spans already present are skipped
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -21,7 +21,7 @@ import pyarrow as pa
 from agentslo.model import SCHEMAS
 from agentslo.store.outcome_index import index_rows, upsert_index_sql
 
-__all__ = ["Batch", "WriteCounts", "conform", "write_batch"]
+__all__ = ["Batch", "WriteCounts", "conform", "write_batch", "write_spans_with"]
 
 Batch = Mapping[str, pa.Table]
 
@@ -82,7 +82,9 @@ def _update_index(con: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
         con.unregister(view)
 
 
-def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str) -> None:
+def _insert_new_spans(
+    con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str, *, returning: bool = False
+) -> pa.Table | None:
     """Insert the spans of the batch that the store does not hold yet.
 
     A span is the same span when project, trace_id, span_id and started_at agree (a
@@ -91,6 +93,9 @@ def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, sour
     periods; when there are none (a bulk import of new data), the check is skipped.
     A key index over tens of millions of spans would cost more memory and ingest
     time than this.
+
+    With ``returning``, the keys of the rows actually inserted are returned, or
+    None when every row of the batch was new (the common case, no table built).
     """
     bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM {view}").fetchone()
     low, high = bounds if bounds else (None, None)
@@ -99,14 +104,18 @@ def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, sour
     ).fetchone()
     if not overlap or overlap[0] == 0:
         con.execute(f"INSERT INTO spans ({cols}) {source}")
-        return
+        return None
     match = " AND ".join(f'e."{k}" = b."{k}"' for k in _KEYS["spans"])
-    con.execute(
+    keys = ", ".join(f'"{k}"' for k in _KEYS["spans"])
+    sql = (
         f"INSERT INTO spans ({cols}) SELECT {cols} FROM ({source}) b "
         f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
-        f"BETWEEN ? AND ?) e WHERE {match})",
-        [low, high],
+        f"BETWEEN ? AND ?) e WHERE {match})"
     )
+    if not returning:
+        con.execute(sql, [low, high])
+        return None
+    return con.execute(f"{sql} RETURNING {keys}", [low, high]).to_arrow_table()
 
 
 def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[str, ...]) -> bool:
@@ -119,7 +128,11 @@ def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[s
     return bool(row and row[0])
 
 
-def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, returning: bool = False
+) -> pa.Table | None:
+    """Insert ``table`` into ``name`` by that table's rule; for spans with ``returning``,
+    the keys of the rows inserted (None: all of them)."""
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
     ordered = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -147,9 +160,10 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
             if inserted.num_rows:
                 _update_index(con, inserted)
         else:
-            _insert_new_spans(con, view, cols, source)
+            return _insert_new_spans(con, view, cols, source, returning=returning)
     finally:
         con.unregister(view)
+    return None
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
@@ -165,6 +179,40 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
             if table.num_rows:
                 _insert(con, name, table)
             counts.add(name, table.num_rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def write_spans_with(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    after: Callable[[duckdb.DuckDBPyConnection, pa.Table | None], None],
+) -> WriteCounts:
+    """Write ``batch`` like :func:`write_batch`, then call ``after`` in the same
+    transaction with the keys (project, trace_id, span_id, started_at) of the spans
+    actually inserted, or None when every span of the batch was new.
+
+    The OTLP receiver uses ``after`` to assemble runs from exactly the spans stored,
+    so that a retried export is neither lost nor counted twice.
+    """
+    unknown = set(batch) - set(SCHEMAS)
+    if unknown:
+        raise ValueError(f"unknown table(s) {sorted(unknown)}; tables: {', '.join(SCHEMAS)}")
+    conformed = {name: conform(name, batch[name]) for name in SCHEMAS if name in batch}
+    counts = WriteCounts()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        inserted: pa.Table | None = None
+        for name, table in conformed.items():
+            if table.num_rows:
+                keys = _insert(con, name, table, returning=name == "spans")
+                if name == "spans":
+                    inserted = keys
+            counts.add(name, table.num_rows)
+        after(con, inserted)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
