@@ -155,7 +155,10 @@ def agent_trace(
     trace: str = TRACE, agent: str = "support", *, outcome: str | None = None
 ) -> list[dict[str, Any]]:
     """A small GenAI (v1.37 form) trace: agent root, two model calls, one tool call."""
-    root_attrs: dict[str, Any] = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
+    root_attrs: dict[str, Any] = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": agent,
+    }
     if outcome:
         root_attrs |= {"agentslo.outcome": outcome, "agentslo.outcome.source": "verified"}
     llm = {
@@ -165,13 +168,29 @@ def agent_trace(
         "gen_ai.usage.output_tokens": 200,
     }
     return [
-        span("1000000000000001", "chat gpt-4o-mini", llm, trace=trace, parent="1000000000000000",
-             start_ms=10),
-        span("1000000000000002", "execute_tool lookup",
-             {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"},
-             trace=trace, parent="1000000000000000", start_ms=200),
-        span("1000000000000003", "chat gpt-4o-mini", llm, trace=trace, parent="1000000000000000",
-             start_ms=300),
-        span("1000000000000000", f"invoke_agent {agent}", root_attrs, trace=trace,
-             duration_ms=500),
+        span(
+            "1000000000000001",
+            "chat gpt-4o-mini",
+            llm,
+            trace=trace,
+            parent="1000000000000000",
+            start_ms=10,
+        ),
+        span(
+            "1000000000000002",
+            "execute_tool lookup",
+            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"},
+            trace=trace,
+            parent="1000000000000000",
+            start_ms=200,
+        ),
+        span(
+            "1000000000000003",
+            "chat gpt-4o-mini",
+            llm,
+            trace=trace,
+            parent="1000000000000000",
+            start_ms=300,
+        ),
+        span("1000000000000000", f"invoke_agent {agent}", root_attrs, trace=trace, duration_ms=500),
     ]

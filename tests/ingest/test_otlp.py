@@ -16,7 +16,9 @@ def test_protobuf_and_json_decode_to_the_same_spans() -> None:
     spans[0]["attrs"]["list"] = ["a", "b"]
     spans[0]["attrs"]["flag"] = True
     spans[0]["attrs"]["ratio"] = 0.5
-    spans[3]["events"] = [("gen_ai.evaluation.result", 5, {"gen_ai.evaluation.score.label": "pass"})]
+    spans[3]["events"] = [
+        ("gen_ai.evaluation.result", 5, {"gen_ai.evaluation.score.label": "pass"})
+    ]
     from_pb, rej_pb = decode_protobuf(proto_request(spans))
     from_json, rej_json = decode_json(json_request(spans))
     assert rej_pb == rej_json == []

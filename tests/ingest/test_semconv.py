@@ -29,8 +29,19 @@ def otel(
     resource: dict[str, Any] | None = None,
 ) -> OtlpSpan:
     return OtlpSpan(
-        "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", None, name, 1, start,
-        start + 10**8, attrs, resource or {}, "scope", status, message, events or [],
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+        None,
+        name,
+        1,
+        start,
+        start + 10**8,
+        attrs,
+        resource or {},
+        "scope",
+        status,
+        message,
+        events or [],
     )
 
 
@@ -43,39 +54,71 @@ def row(span: OtlpSpan, options: MappingOptions = OPTIONS) -> dict[str, Any]:
 CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
     (
         "genai 1.37 chat",
-        otel("chat gpt-4o-mini", {
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 1000,
-            "gen_ai.usage.output_tokens": 500,
-        }),
-        {"kind": "llm", "model": "gpt-4o-mini", "input_tokens": 1000, "output_tokens": 500,
-         "cost_usd": pytest.approx((1000 * 0.15 + 500 * 0.6) / 1e6), "status": "unset"},
+        otel(
+            "chat gpt-4o-mini",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 500,
+            },
+        ),
+        {
+            "kind": "llm",
+            "model": "gpt-4o-mini",
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "cost_usd": pytest.approx((1000 * 0.15 + 500 * 0.6) / 1e6),
+            "status": "unset",
+        },
     ),
     (
         "genai older form (gen_ai.system, prompt/completion tokens)",
-        otel("chat", {
-            "gen_ai.system": "openai", "gen_ai.operation.name": "chat",
-            "gen_ai.response.model": "gpt-4o-2024-08-06", "gen_ai.usage.prompt_tokens": 10,
-            "gen_ai.usage.completion_tokens": 20,
-        }),
-        {"kind": "llm", "model": "gpt-4o-2024-08-06", "input_tokens": 10, "output_tokens": 20,
-         "cost_usd": pytest.approx((10 * 2.5 + 20 * 10.0) / 1e6)},
+        otel(
+            "chat",
+            {
+                "gen_ai.system": "openai",
+                "gen_ai.operation.name": "chat",
+                "gen_ai.response.model": "gpt-4o-2024-08-06",
+                "gen_ai.usage.prompt_tokens": 10,
+                "gen_ai.usage.completion_tokens": 20,
+            },
+        ),
+        {
+            "kind": "llm",
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 10,
+            "output_tokens": 20,
+            "cost_usd": pytest.approx((10 * 2.5 + 20 * 10.0) / 1e6),
+        },
     ),
     (
         "genai latest: cache reads priced as cache reads",
-        otel("generate_content gemini-2.5-flash", {
-            "gen_ai.operation.name": "generate_content", "gen_ai.provider.name": "gcp.gemini",
-            "gen_ai.request.model": "gemini-2.5-flash", "gen_ai.usage.input_tokens": 1000,
-            "gen_ai.usage.cache_read.input_tokens": 800, "gen_ai.usage.output_tokens": 100,
-            "gen_ai.usage.reasoning.output_tokens": 40,
-        }),
-        {"kind": "llm", "input_tokens": 1000,
-         "cost_usd": pytest.approx((200 * 0.3 + 800 * 0.075 + 100 * 2.5) / 1e6)},
+        otel(
+            "generate_content gemini-2.5-flash",
+            {
+                "gen_ai.operation.name": "generate_content",
+                "gen_ai.provider.name": "gcp.gemini",
+                "gen_ai.request.model": "gemini-2.5-flash",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.cache_read.input_tokens": 800,
+                "gen_ai.usage.output_tokens": 100,
+                "gen_ai.usage.reasoning.output_tokens": 40,
+            },
+        ),
+        {
+            "kind": "llm",
+            "input_tokens": 1000,
+            "cost_usd": pytest.approx((200 * 0.3 + 800 * 0.075 + 100 * 2.5) / 1e6),
+        },
     ),
     (
         "invoke_agent names the agent",
-        otel("invoke_agent triage", {"gen_ai.operation.name": "invoke_agent",
-                                     "gen_ai.agent.name": "triage"}),
+        otel(
+            "invoke_agent triage",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "triage"},
+        ),
         {"kind": "agent", "agent": "triage", "tool": None},
     ),
     (
@@ -85,8 +128,10 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
     ),
     (
         "invoke_workflow is an agent-level span",
-        otel("invoke_workflow refunds", {"gen_ai.operation.name": "invoke_workflow",
-                                         "gen_ai.workflow.name": "refunds"}),
+        otel(
+            "invoke_workflow refunds",
+            {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "refunds"},
+        ),
         {"kind": "agent", "agent": "refunds"},
     ),
     (
@@ -96,28 +141,47 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
     ),
     (
         "execute_tool with error.type",
-        otel("execute_tool refund", {"gen_ai.operation.name": "execute_tool",
-                                     "gen_ai.tool.name": "refund", "gen_ai.tool.call.id": "c1",
-                                     "error.type": "PermissionError"}, status=2),
+        otel(
+            "execute_tool refund",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "refund",
+                "gen_ai.tool.call.id": "c1",
+                "error.type": "PermissionError",
+            },
+            status=2,
+        ),
         {"kind": "tool", "tool": "refund", "status": "error", "error_type": "PermissionError"},
     ),
     (
         "timeouts are their own status",
-        otel("execute_tool slow", {"gen_ai.operation.name": "execute_tool",
-                                   "gen_ai.tool.name": "slow", "error.type": "TimeoutError"},
-             status=2),
+        otel(
+            "execute_tool slow",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "slow",
+                "error.type": "TimeoutError",
+            },
+            status=2,
+        ),
         {"kind": "tool", "status": "timeout"},
     ),
     (
         "an exception event names the error when error.type is missing",
-        otel("execute_tool x", {"gen_ai.operation.name": "execute_tool"}, status=2,
-             events=[("exception", NOW, {"exception.type": "KeyError"})]),
+        otel(
+            "execute_tool x",
+            {"gen_ai.operation.name": "execute_tool"},
+            status=2,
+            events=[("exception", NOW, {"exception.type": "KeyError"})],
+        ),
         {"status": "error", "error_type": "KeyError"},
     ),
     (
         "a transfer_to_* tool is a hand-off",
-        otel("execute_tool transfer_to_billing", {"gen_ai.operation.name": "execute_tool",
-                                                  "gen_ai.tool.name": "transfer_to_billing"}),
+        otel(
+            "execute_tool transfer_to_billing",
+            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "transfer_to_billing"},
+        ),
         {"kind": "handoff", "tool": "transfer_to_billing"},
     ),
     (
@@ -127,18 +191,35 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
     ),
     (
         "openinference LLM with its own cost",
-        otel("ChatCompletion", {
-            "openinference.span.kind": "LLM", "llm.model_name": "claude-sonnet-4",
-            "llm.token_count.prompt": 300, "llm.token_count.completion": 30,
-            "llm.cost.total": 0.0123,
-        }),
-        {"kind": "llm", "model": "claude-sonnet-4", "input_tokens": 300, "output_tokens": 30,
-         "cost_usd": 0.0123},
+        otel(
+            "ChatCompletion",
+            {
+                "openinference.span.kind": "LLM",
+                "llm.model_name": "claude-sonnet-4",
+                "llm.token_count.prompt": 300,
+                "llm.token_count.completion": 30,
+                "llm.cost.total": 0.0123,
+            },
+        ),
+        {
+            "kind": "llm",
+            "model": "claude-sonnet-4",
+            "input_tokens": 300,
+            "output_tokens": 30,
+            "cost_usd": 0.0123,
+        },
     ),
     (
         "openinference prompt + completion cost",
-        otel("llm", {"openinference.span.kind": "LLM", "llm.model_name": "m",
-                     "llm.cost.prompt": 0.01, "llm.cost.completion": 0.02}),
+        otel(
+            "llm",
+            {
+                "openinference.span.kind": "LLM",
+                "llm.model_name": "m",
+                "llm.cost.prompt": 0.01,
+                "llm.cost.completion": 0.02,
+            },
+        ),
         {"cost_usd": pytest.approx(0.03)},
     ),
     (
@@ -158,8 +239,14 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
     ),
     (
         "an unknown model has no cost",
-        otel("chat", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "my-private-llm",
-                      "gen_ai.usage.input_tokens": 5}),
+        otel(
+            "chat",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "my-private-llm",
+                "gen_ai.usage.input_tokens": 5,
+            },
+        ),
         {"kind": "llm", "cost_usd": None},
     ),
     (
@@ -184,12 +271,17 @@ def test_mapping(case: str, span: OtlpSpan, expected: dict[str, Any]) -> None:
 
 
 def test_contents_are_dropped_unless_captured() -> None:
-    span = otel("chat", {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.input.messages": '[{"role":"user","content":"mail bob@example.com"}]',
-        "input.value": "hello", "llm.input_messages.0.message.content": "hi",
-        "gen_ai.request.model": "m",
-    }, events=[("gen_ai.user.message", NOW, {"content": "secret plan"})])
+    span = otel(
+        "chat",
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.input.messages": '[{"role":"user","content":"mail bob@example.com"}]',
+            "input.value": "hello",
+            "llm.input_messages.0.message.content": "hi",
+            "gen_ai.request.model": "m",
+        },
+        events=[("gen_ai.user.message", NOW, {"content": "secret plan"})],
+    )
     mapped = row(span)
     attrs = json.loads(mapped["attributes"])
     assert set(attrs) == {"gen_ai.operation.name", "gen_ai.request.model", "otel.scope.name"}
@@ -197,11 +289,16 @@ def test_contents_are_dropped_unless_captured() -> None:
 
 
 def test_captured_contents_are_redacted() -> None:
-    span = otel("execute_tool send", {
-        "gen_ai.operation.name": "execute_tool",
-        "gen_ai.tool.call.arguments": '{"to": "bob@example.com", "key": "sk-abcdefghijklmnopqrstuv"}',
-        "gen_ai.tool.call.result": "sent with password: hunter22",
-    })
+    span = otel(
+        "execute_tool send",
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.call.arguments": (
+                '{"to": "bob@example.com", "key": "sk-abcdefghijklmnopqrstuv"}'
+            ),
+            "gen_ai.tool.call.result": "sent with password: hunter22",
+        },
+    )
     options = MappingOptions(capture_content=True, redactor=Redactor.build(["hunter\\d+"]))
     mapped = row(span, options)
     assert "bob@example.com" not in mapped["input_text"]
@@ -214,26 +311,41 @@ def test_captured_contents_are_redacted() -> None:
 def test_outcomes_from_the_attribute_pair_and_evaluation_events() -> None:
     span = otel(
         "invoke_agent a",
-        {"gen_ai.operation.name": "invoke_agent", "agentslo.outcome": "success",
-         "agentslo.outcome.source": "verified", "agentslo.outcome.evaluator": "db-check"},
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "agentslo.outcome": "success",
+            "agentslo.outcome.source": "verified",
+            "agentslo.outcome.evaluator": "db-check",
+        },
         events=[
-            ("gen_ai.evaluation.result", NOW + 5, {
-                "gen_ai.evaluation.name": "helpfulness", "gen_ai.evaluation.score.value": 0.2,
-                "gen_ai.evaluation.score.label": "fail",
-                "gen_ai.evaluation.explanation": "did not answer"}),
+            (
+                "gen_ai.evaluation.result",
+                NOW + 5,
+                {
+                    "gen_ai.evaluation.name": "helpfulness",
+                    "gen_ai.evaluation.score.value": 0.2,
+                    "gen_ai.evaluation.score.label": "fail",
+                    "gen_ai.evaluation.explanation": "did not answer",
+                },
+            ),
         ],
     )
     batch = map_spans([span], OPTIONS)
     first, second = batch.outcomes
-    assert (first["label"], first["source"], first["evaluator"]) == ("success", "verified",
-                                                                     "db-check")
+    assert (first["label"], first["source"], first["evaluator"]) == (
+        "success",
+        "verified",
+        "db-check",
+    )
     assert first["run_id"] == span.trace_id
     assert (second["label"], second["source"], second["score"]) == ("failure", "judge", 0.2)
     assert second["evaluator"] == "helpfulness"
     assert json.loads(second["evidence"])["explanation"] == "did not answer"
     # Mapping again gives the same ids: a retried export is idempotent.
     assert [o["outcome_id"] for o in map_spans([span], OPTIONS).outcomes] == [
-        first["outcome_id"], second["outcome_id"]]
+        first["outcome_id"],
+        second["outcome_id"],
+    ]
 
 
 def test_the_outcome_source_defaults_to_claimed() -> None:
@@ -244,7 +356,10 @@ def test_the_outcome_source_defaults_to_claimed() -> None:
 @pytest.mark.parametrize(
     ("attrs", "warning"),
     [
-        ({"gen_ai.usage.input_tokens": "many"}, "'gen_ai.usage.input_tokens' must be a non-negative"),
+        (
+            {"gen_ai.usage.input_tokens": "many"},
+            "'gen_ai.usage.input_tokens' must be a non-negative",
+        ),
         ({"gen_ai.usage.input_tokens": -5}, "out of range"),
         ({"llm.cost.total": "free"}, "'llm.cost.total' must be a number"),
         ({"agentslo.outcome": "great"}, "must be success, failure or partial"),
@@ -264,6 +379,7 @@ def test_wrong_attribute_types_keep_the_span_and_warn(attrs: dict[str, Any], war
         (10**9, "before 2000-01-01"),
         (time.time_ns() + 2 * 3600 * 10**9, "in the future"),
     ],
+    ids=["missing", "1970", "future"],
 )
 def test_spans_with_impossible_times_are_rejected(start: int, problem: str) -> None:
     batch = map_spans([otel("x", {}, start=start)], OPTIONS)
@@ -274,21 +390,36 @@ def test_spans_with_impossible_times_are_rejected(start: int, problem: str) -> N
 def test_run_hints_of_agent_spans() -> None:
     span = otel(
         "invoke_agent a",
-        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.version": "7",
-         "user.id": "u1", "agentslo.environment": "trial", "agentslo.task.id": "t9",
-         "gen_ai.conversation.id": "conv"},
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.version": "7",
+            "user.id": "u1",
+            "agentslo.environment": "trial",
+            "agentslo.task.id": "t9",
+            "gen_ai.conversation.id": "conv",
+        },
         resource={"service.name": "svc", "service.version": "1.0"},
     )
     hints = map_spans([span], OPTIONS).hints[0]
-    assert (hints.version, hints.user, hints.environment, hints.task_id) == ("7", "u1", "trial",
-                                                                             "t9")
+    assert (hints.version, hints.user, hints.environment, hints.task_id) == (
+        "7",
+        "u1",
+        "trial",
+        "t9",
+    )
     assert hints.attributes["conversation_id"] == "conv"
 
 
 @pytest.mark.parametrize(
     ("word", "label"),
-    [("PASS", "success"), ("failed", "failure"), (True, "success"), ("partial", "partial"),
-     ("maybe", None), (3, None)],
+    [
+        ("PASS", "success"),
+        ("failed", "failure"),
+        (True, "success"),
+        ("partial", "partial"),
+        ("maybe", None),
+        (3, None),
+    ],
 )
 def test_outcome_words(word: object, label: str | None) -> None:
     assert outcome_label(word) == label

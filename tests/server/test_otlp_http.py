@@ -6,15 +6,15 @@ import gzip
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from tests.ingest.otlp_samples import agent_trace, json_doc, json_request, proto_request, span
 
 from agentslo.store import open_store
-from tests.ingest.otlp_samples import agent_trace, json_doc, json_request, proto_request, span
 
 from .conftest import ThreadServer
 
@@ -76,7 +76,9 @@ def test_mixed_batch_keeps_the_valid_spans(serve: Callable[..., ThreadServer]) -
     raw = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
     raw[0]["spanId"] = "xyz"
     raw[1]["startTimeUnixNano"] = str(2**62)  # far future
-    raw[2]["attributes"].append({"key": "gen_ai.usage.output_tokens", "value": {"stringValue": "x"}})
+    raw[2]["attributes"].append(
+        {"key": "gen_ai.usage.output_tokens", "value": {"stringValue": "x"}}
+    )
     with server.client() as client:
         r = client.post("/v1/traces", content=json.dumps(doc), headers=JS)
     assert r.status_code == 200
@@ -126,8 +128,9 @@ def test_bad_requests(
 def test_all_spans_invalid_is_400(serve: Callable[..., ThreadServer]) -> None:
     server = serve(no_auth_project="default")
     with server.client() as client:
-        r = client.post("/v1/traces", content=proto_request([span("0000000000000000", "x")]),
-                        headers=PB)
+        r = client.post(
+            "/v1/traces", content=proto_request([span("0000000000000000", "x")]), headers=PB
+        )
     assert r.status_code == 400 and "no valid span" in rpc_message(r.content)
 
 
@@ -182,7 +185,9 @@ def test_wrong_method_and_unknown_path(serve: Callable[..., ThreadServer]) -> No
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
 
-def test_acknowledged_spans_survive_a_restart(serve: Callable[..., ThreadServer], tmp_path: Any) -> None:
+def test_acknowledged_spans_survive_a_restart(
+    serve: Callable[..., ThreadServer], tmp_path: Any
+) -> None:
     server = serve(no_auth_project="default")
     with server.client() as client:
         for i in range(5):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.ingest.otlp_samples import TRACE, agent_trace, proto_request, span
 
 from agentslo.ingest.assemble import inserted_keys, trace_partials
 from agentslo.ingest.otlp import decode_protobuf
@@ -16,7 +17,6 @@ from agentslo.server.writer import _outcomes_table, _spans_table
 from agentslo.store import Store, open_store
 from agentslo.store.trace_runs import merge_trace_partials
 from agentslo.store.writer import write_spans_with
-from tests.ingest.otlp_samples import TRACE, agent_trace, proto_request, span
 
 OPTIONS = MappingOptions(prices=load_prices())
 
@@ -37,7 +37,9 @@ def ingest(store: Store, spans: list[dict[str, Any]], options: MappingOptions = 
     def assemble(con: Any, keys: Any) -> None:
         merge_trace_partials(
             con,
-            trace_partials(mapped.spans, mapped.hints, None if keys is None else inserted_keys(keys)),
+            trace_partials(
+                mapped.spans, mapped.hints, None if keys is None else inserted_keys(keys)
+            ),
         )
 
     write_spans_with(store.con, batch, assemble)
@@ -71,9 +73,18 @@ def test_children_first_root_last_and_resent_spans(store: Store) -> None:
     (run,) = runs(store)
     assert (run["steps"], run["tool_calls"], run["input_tokens"]) == (2, 1, 2000)
     # A late tool span after the root updates the run.
-    late = span("1000000000000009", "execute_tool refund",
-                {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "refund",
-                 "error.type": "ValueError"}, parent="1000000000000000", start_ms=400, status=2)
+    late = span(
+        "1000000000000009",
+        "execute_tool refund",
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "refund",
+            "error.type": "ValueError",
+        },
+        parent="1000000000000000",
+        start_ms=400,
+        status=2,
+    )
     ingest(store, [late])
     ingest(store, [late, root])  # and resending changes nothing
     (run,) = runs(store)
@@ -82,14 +93,26 @@ def test_children_first_root_last_and_resent_spans(store: Store) -> None:
 
 
 def test_a_sub_agent_sketch_is_replaced_when_the_root_arrives(store: Store) -> None:
-    sub = span("2000000000000001", "invoke_agent billing",
-               {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "billing"},
-               parent="2000000000000000", start_ms=50, duration_ms=100)
+    sub = span(
+        "2000000000000001",
+        "invoke_agent billing",
+        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "billing"},
+        parent="2000000000000000",
+        start_ms=50,
+        duration_ms=100,
+    )
     ingest(store, [sub])
     assert runs(store)[0]["agent"] == "billing"
-    root = span("2000000000000000", "invoke_agent triage",
-                {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "triage",
-                 "gen_ai.agent.version": "v2"}, duration_ms=400)
+    root = span(
+        "2000000000000000",
+        "invoke_agent triage",
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "triage",
+            "gen_ai.agent.version": "v2",
+        },
+        duration_ms=400,
+    )
     ingest(store, [root])
     (run,) = runs(store)
     assert (run["agent"], run["version"]) == ("triage", "v2")
@@ -97,11 +120,19 @@ def test_a_sub_agent_sketch_is_replaced_when_the_root_arrives(store: Store) -> N
 
 
 def test_usage_on_the_agent_span_only(store: Store) -> None:
-    root = span("3000000000000000", "invoke_agent a",
-                {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a",
-                 "gen_ai.aggregated_usage.input_tokens": 70,
-                 "gen_ai.aggregated_usage.output_tokens": 7, "model_name": "gpt-4o"},
-                status=2, message="boom")
+    root = span(
+        "3000000000000000",
+        "invoke_agent a",
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "a",
+            "gen_ai.aggregated_usage.input_tokens": 70,
+            "gen_ai.aggregated_usage.output_tokens": 7,
+            "model_name": "gpt-4o",
+        },
+        status=2,
+        message="boom",
+    )
     ingest(store, [root])
     (run,) = runs(store)
     assert (run["input_tokens"], run["output_tokens"], run["status"]) == (70, 7, "error")

@@ -69,11 +69,15 @@ def serve(
     ] = True,
     prices: Annotated[
         Path | None,
-        typer.Option(help="Model price file (JSON/YAML, USD per million tokens) over the shipped one."),
+        typer.Option(
+            help="Model price file (JSON/YAML, USD per million tokens) over the shipped one."
+        ),
     ] = None,
     slo: Annotated[
         list[Path] | None,
-        typer.Option("--slo", help="OpenSLO spec file or folder for /v1/slo and /metrics (repeatable)."),
+        typer.Option(
+            "--slo", help="OpenSLO spec file or folder for /v1/slo and /metrics (repeatable)."
+        ),
     ] = None,
     max_body_mb: Annotated[
         float, typer.Option(help="Largest request body accepted, MB (413 beyond).")

@@ -66,7 +66,7 @@ def trace_partials(
     """One ``PARTIAL_SCHEMA`` row per (project, trace) among the (inserted) spans."""
     traces: dict[tuple[str, str], list[Any]] = {}
     project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
-    kind, started, ended, status = cols["kind"], cols["started_at"], cols["ended_at"], cols["status"]
+    kind, started, status = cols["kind"], cols["started_at"], cols["status"]
     model, in_tok, out_tok, cost = (
         cols["model"],
         cols["input_tokens"],
@@ -102,7 +102,7 @@ def trace_partials(
         elif k == "agent":
             _offer_root(t, cols, i, hints.get(i))
     rows = [[p, tr, *t] for (p, tr), t in traces.items()]
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in PARTIAL_SCHEMA]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in PARTIAL_SCHEMA]
     return pa.Table.from_arrays(
         [pa.array(list(c), type=f.type) for c, f in zip(columns, PARTIAL_SCHEMA, strict=True)],
         schema=PARTIAL_SCHEMA,

@@ -304,7 +304,11 @@ def _json_span(s: dict[str, Any], resource: dict[str, Any], scope: str) -> OtlpS
     kind = 0 if isinstance(kind, str) else _json_int(kind, "kind")
     status = _object(s.get("status"), "status")
     code = status.get("code", 0)
-    code = {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0) if isinstance(code, str) else code
+    code = (
+        {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0)
+        if isinstance(code, str)
+        else code
+    )
     message = status.get("message", "")
     events = []
     for i, raw_event in enumerate(_list(s, "events", "events", "span")):

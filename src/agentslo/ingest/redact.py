@@ -45,7 +45,9 @@ class Redactor:
             try:
                 compiled.append((f"custom{i + 1}", re.compile(pattern)))
             except re.error as exc:
-                raise ValueError(f"--redact {pattern!r}: not a valid regular expression ({exc})")
+                raise ValueError(
+                    f"--redact {pattern!r}: not a valid regular expression ({exc})"
+                ) from exc
         return cls(tuple(compiled))
 
     @property

@@ -302,9 +302,9 @@ def _count(attrs: dict[str, Any], keys: Sequence[str], problems: _Problems) -> i
             continue
         if isinstance(value, int):
             number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and value.strip().isdigit():
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and value.strip().isdigit()
+        ):
             number = int(value)
         else:
             problems.add(f"attribute {key!r} must be a non-negative integer, got {value!r:.40}")
@@ -504,8 +504,14 @@ class _Mapper:
                 score = _amount(attrs, "agentslo.outcome.score", self.problems)
                 found.append(
                     self.outcome(
-                        span, "attr", label, str(source), score,
-                        _text(attrs.get("agentslo.outcome.evaluator")), end_us, None,
+                        span,
+                        "attr",
+                        label,
+                        str(source),
+                        score,
+                        _text(attrs.get("agentslo.outcome.evaluator")),
+                        end_us,
+                        None,
                     )
                 )
         for index, (name, time_ns, event_attrs) in enumerate(span.events):
@@ -532,7 +538,10 @@ class _Mapper:
             }
             found.append(
                 self.outcome(
-                    span, f"event{index}", label, str(source),
+                    span,
+                    f"event{index}",
+                    label,
+                    str(source),
                     score if score is not None and score <= 1.0 else None,
                     _text(event_attrs.get("gen_ai.evaluation.name")),
                     (time_ns // _NS_PER_US) if time_ns else end_us,

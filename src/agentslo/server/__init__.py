@@ -8,7 +8,7 @@ from agentslo.server.app import AgentsloApp, create_app
 from agentslo.server.auth import Authenticator, AuthError, Principal
 from agentslo.server.config import DEFAULT_MAX_BODY, DEFAULT_MAX_DECODED, ServerConfig
 from agentslo.server.evaluators import PeriodicEvaluator
-from agentslo.server.writer import IngestWriter, Overloaded, Unavailable
+from agentslo.server.writer import IngestWriter, OverloadedError, UnavailableError
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -17,10 +17,10 @@ __all__ = [
     "AuthError",
     "Authenticator",
     "IngestWriter",
-    "Overloaded",
+    "OverloadedError",
     "PeriodicEvaluator",
     "Principal",
     "ServerConfig",
-    "Unavailable",
+    "UnavailableError",
     "create_app",
 ]

@@ -48,7 +48,7 @@ from agentslo.server.otlp_http import (
     status_body,
 )
 from agentslo.server.prometheus import CONTENT_TYPE, IngestCounters, exposition
-from agentslo.server.writer import IngestWriter, Job, Overloaded, Unavailable
+from agentslo.server.writer import IngestWriter, Job, OverloadedError, UnavailableError
 from agentslo.slo import SLOSpec, SLOStatus, evaluate_slos
 from agentslo.store import Store, open_store
 
@@ -89,12 +89,16 @@ class _Request:
         self.headers: dict[str, str] = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
         }
-        self.query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+        self.query = {
+            k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()
+        }
 
     async def body(self, limit: int) -> bytes:
         declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise HttpError(413, f"body of {declared} bytes exceeds {limit} bytes; send smaller batches")
+            raise HttpError(
+                413, f"body of {declared} bytes exceeds {limit} bytes; send smaller batches"
+            )
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -273,9 +277,9 @@ class AgentsloApp:
                 assert self.writer is not None
                 try:
                     await self.writer.submit(Job(mapped=mapped))
-                except Overloaded as exc:
+                except OverloadedError as exc:
                     raise HttpError(429, str(exc), [("retry-after", str(exc.retry_after))]) from exc
-                except Unavailable as exc:
+                except UnavailableError as exc:
                     raise HttpError(503, str(exc), [("retry-after", "5")]) from exc
             self.counters.spans_accepted += mapped.span_count
             self.counters.spans_rejected += len(mapped.rejects)
@@ -290,7 +294,10 @@ class AgentsloApp:
         except HttpError as err:
             self.counters.count_request(err.status)
             await _respond(
-                send, err.status, status_body(encoding, err.status, err.message), encoding,
+                send,
+                err.status,
+                status_body(encoding, err.status, err.message),
+                encoding,
                 list(err.headers),
             )
 
@@ -309,15 +316,17 @@ class AgentsloApp:
             if not isinstance(items, list):
                 raise HttpError(400, 'body must be a JSON array of outcomes or {"outcomes": [...]}')
             if len(items) > _MAX_OUTCOMES:
-                raise HttpError(413, f"{len(items)} outcomes in one request; at most {_MAX_OUTCOMES}")
+                raise HttpError(
+                    413, f"{len(items)} outcomes in one request; at most {_MAX_OUTCOMES}"
+                )
             rows, rejected = _outcome_rows(items, principal.project)
             if rows:
                 assert self.writer is not None
                 try:
                     await self.writer.submit(Job(outcomes=rows))
-                except Overloaded as exc:
+                except OverloadedError as exc:
                     raise HttpError(429, str(exc), [("retry-after", str(exc.retry_after))]) from exc
-                except Unavailable as exc:
+                except UnavailableError as exc:
                     raise HttpError(503, str(exc), [("retry-after", "5")]) from exc
             self.counters.outcomes_accepted += len(rows)
             status = 400 if rejected and not rows else 200
@@ -325,20 +334,26 @@ class AgentsloApp:
                 send, status, _json_bytes({"accepted": len(rows), "rejected": rejected}), JSON
             )
         except AuthError as exc:
-            await _respond(send, 401, _json_bytes({"error": str(exc)}), JSON,
-                           [("www-authenticate", "Bearer")])
+            await _respond(
+                send, 401, _json_bytes({"error": str(exc)}), JSON, [("www-authenticate", "Bearer")]
+            )
         except HttpError as err:
-            await _respond(send, err.status, _json_bytes({"error": err.message}), JSON,
-                           list(err.headers))
+            await _respond(
+                send, err.status, _json_bytes({"error": err.message}), JSON, list(err.headers)
+            )
 
     async def _read(
-        self, request: _Request, send: Send, fn: Callable[[Store, Principal], tuple[int, bytes, str]]
+        self,
+        request: _Request,
+        send: Send,
+        fn: Callable[[Store, Principal], tuple[int, bytes, str]],
     ) -> None:
         try:
             principal = self._principal(request)
         except AuthError as exc:
-            await _respond(send, 401, _json_bytes({"error": str(exc)}), JSON,
-                           [("www-authenticate", "Bearer")])
+            await _respond(
+                send, 401, _json_bytes({"error": str(exc)}), JSON, [("www-authenticate", "Bearer")]
+            )
             return
         try:
             status, body, ctype = await asyncio.to_thread(
@@ -353,9 +368,11 @@ class AgentsloApp:
     def _project_param(self, request: _Request, principal: Principal) -> str:
         asked = request.query.get("project")
         if asked is not None and principal.key_id is not None and asked != principal.project:
-            raise HttpError(403, f"this key reads project {principal.project!r} only, not {asked!r}")
+            raise HttpError(
+                403, f"this key reads project {principal.project!r} only, not {asked!r}"
+            )
         if principal.key_id is None and asked is not None:
-            return asked
+            return str(asked)
         return principal.project
 
     async def report(self, request: _Request, send: Send) -> None:
@@ -368,7 +385,9 @@ class AgentsloApp:
             sources = (
                 tuple(s.strip() for s in sources_text.split(",") if s.strip())
                 if sources_text
-                else ALL_SOURCES if claimed else TRUSTED_SOURCES
+                else ALL_SOURCES
+                if claimed
+                else TRUSTED_SOURCES
             )
             query = ReportQuery(
                 by=by,
@@ -431,16 +450,23 @@ class AgentsloApp:
     async def readyz(self, request: _Request, send: Send) -> None:
         writer = self.writer
         if writer is not None and writer.ready:
-            await _respond(send, 200, _json_bytes({"status": "ready", "queued": writer.queued}), JSON)
+            await _respond(
+                send, 200, _json_bytes({"status": "ready", "queued": writer.queued}), JSON
+            )
             return
         reason = "starting" if writer is None else "the write queue is full or the writer stopped"
         await _respond(
-            send, 503, _json_bytes({"status": "not ready", "reason": reason}), JSON,
+            send,
+            503,
+            _json_bytes({"status": "not ready", "reason": reason}),
+            JSON,
             [("retry-after", "1")],
         )
 
 
-def _outcome_rows(items: list[Any], project: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _outcome_rows(
+    items: list[Any], project: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Validated outcome rows of the request, and the refused items with the reason."""
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -452,13 +478,18 @@ def _outcome_rows(items: list[Any], project: str) -> tuple[list[dict[str, Any]],
         client_id = fields.pop("id", None) or fields.pop("outcome_id", None)
         if not isinstance(client_id, str) or not client_id:
             rejected.append(
-                {"index": index, "error": "'id' is required: a client-chosen string that makes "
-                 "retries idempotent"}
+                {
+                    "index": index,
+                    "error": "'id' is required: a client-chosen string that makes "
+                    "retries idempotent",
+                }
             )
             continue
         asked = fields.pop("project", project)
         if asked != project:
-            rejected.append({"index": index, "error": f"project {asked!r} is not this key's project"})
+            rejected.append(
+                {"index": index, "error": f"project {asked!r} is not this key's project"}
+            )
             continue
         try:
             outcome = Outcome(project=project, outcome_id=client_id, **fields)
@@ -494,4 +525,3 @@ _ROUTES: Final[dict[str, tuple[str, _Handler]]] = {
 def create_app(config: ServerConfig) -> AgentsloApp:
     """The ASGI app for ``config`` (the store opens at lifespan startup)."""
     return AgentsloApp(config)
-

@@ -68,9 +68,7 @@ def decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
     if encoding in ("", "identity"):
         return body
     if encoding != "gzip":
-        raise HttpError(
-            415, f"unsupported Content-Encoding {content_encoding!r}; use gzip or none"
-        )
+        raise HttpError(415, f"unsupported Content-Encoding {content_encoding!r}; use gzip or none")
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(body, limit + 1)
@@ -124,4 +122,4 @@ def export_response(encoding: str, rejected: int, message: str) -> bytes:
         response.partial_success.CopyFrom(
             ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
         )
-    return response.SerializeToString()
+    return bytes(response.SerializeToString())

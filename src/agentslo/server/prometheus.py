@@ -11,12 +11,12 @@ error budget left and burn rates as gauges, and the receiver's own counters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from agentslo.model import OUTCOME_SOURCES
-from agentslo.slo import FILTER_FIELDS, METRICS, SLOStatus, SLOSpec, histogram_buckets, le_label
+from agentslo.slo import FILTER_FIELDS, METRICS, SLOSpec, SLOStatus, histogram_buckets, le_label
 from agentslo.store import Store
 from agentslo.store.outcome_index import INDEX_COLUMNS, LABEL_RANK, SOURCE_UNIT
 
@@ -62,7 +62,9 @@ def _where(project: str | None) -> tuple[str, list[Any]]:
     return ("WHERE r.project = ?", [project]) if project is not None else ("", [])
 
 
-def _run_lines(store: Store, project: str | None, buckets: dict[str, Sequence[float]]) -> list[str]:
+def _run_lines(
+    store: Store, project: str | None, buckets: Mapping[str, Sequence[float]]
+) -> list[str]:
     con = store.con
     dims = ", ".join(f'r."{f}"' for f in FILTER_FIELDS)
     where, params = _where(project)
@@ -120,8 +122,8 @@ def _run_lines(store: Store, project: str | None, buckets: dict[str, Sequence[fl
         for row in rows:
             base = list(zip(FILTER_FIELDS, row[:n], strict=True))
             for i, bound in enumerate(bounds):
-                labels = _labels([*base, ("le", le_label(bound))])
-                lines.append(f"{name}_bucket{labels} {row[n + i]}")
+                bucket = _labels([*base, ("le", le_label(bound))])
+                lines.append(f"{name}_bucket{bucket} {row[n + i]}")
             total = row[n + len(bounds)]
             lines.append(f"{name}_bucket{_labels([*base, ('le', '+Inf')])} {total}")
             lines.append(f"{name}_count{_labels(base)} {total}")
@@ -174,21 +176,56 @@ def _slo_lines(statuses: Sequence[SLOStatus], project: str | None) -> list[str]:
 def _ingest_lines(counters: IngestCounters, writer: Any) -> list[str]:
     s = writer.stats
     rows: list[tuple[str, str, str, list[tuple[str, Any]], Any]] = [
-        ("agentslo_ingest_spans_accepted_total", "counter", "Spans acknowledged.", [],
-         counters.spans_accepted),
-        ("agentslo_ingest_spans_rejected_total", "counter", "Spans refused as invalid.", [],
-         counters.spans_rejected),
-        ("agentslo_ingest_outcomes_accepted_total", "counter",
-         "Outcomes acknowledged by /v1/outcomes.", [], counters.outcomes_accepted),
+        (
+            "agentslo_ingest_spans_accepted_total",
+            "counter",
+            "Spans acknowledged.",
+            [],
+            counters.spans_accepted,
+        ),
+        (
+            "agentslo_ingest_spans_rejected_total",
+            "counter",
+            "Spans refused as invalid.",
+            [],
+            counters.spans_rejected,
+        ),
+        (
+            "agentslo_ingest_outcomes_accepted_total",
+            "counter",
+            "Outcomes acknowledged by /v1/outcomes.",
+            [],
+            counters.outcomes_accepted,
+        ),
         ("agentslo_ingest_commits_total", "counter", "Group commits to the store.", [], s.commits),
-        ("agentslo_ingest_commit_seconds_total", "counter", "Time spent committing.", [],
-         s.commit_seconds),
-        ("agentslo_ingest_requests_shed_total", "counter",
-         "Requests refused with 429 because the write queue was full.", [], s.requests_shed),
-        ("agentslo_ingest_write_failures_total", "counter", "Requests the store failed to write.",
-         [], s.write_failures),
-        ("agentslo_ingest_queue_items", "gauge", "Spans and outcomes waiting to be committed.",
-         [], writer.queued),
+        (
+            "agentslo_ingest_commit_seconds_total",
+            "counter",
+            "Time spent committing.",
+            [],
+            s.commit_seconds,
+        ),
+        (
+            "agentslo_ingest_requests_shed_total",
+            "counter",
+            "Requests refused with 429 because the write queue was full.",
+            [],
+            s.requests_shed,
+        ),
+        (
+            "agentslo_ingest_write_failures_total",
+            "counter",
+            "Requests the store failed to write.",
+            [],
+            s.write_failures,
+        ),
+        (
+            "agentslo_ingest_queue_items",
+            "gauge",
+            "Spans and outcomes waiting to be committed.",
+            [],
+            writer.queued,
+        ),
     ]
     lines: list[str] = []
     for name, kind, help_text, labels, value in rows:

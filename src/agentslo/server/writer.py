@@ -8,7 +8,7 @@ is therefore answered 200 only when its rows are durable in DuckDB's write-ahead
 log, and the cost of a commit is shared by all the requests waiting for it.
 
 The queue is bounded by the number of spans waiting: beyond it, ``submit`` raises
-:class:`Overloaded` at once (the handler answers 429 with ``Retry-After``) rather
+:class:`OverloadedError` at once (the handler answers 429 with ``Retry-After``) rather
 than letting memory and latency grow without bound. If a group fails to write,
 its requests are retried one by one so that one poisonous request cannot fail the
 others.
@@ -35,7 +35,7 @@ from agentslo.store import Store
 from agentslo.store.trace_runs import merge_trace_partials
 from agentslo.store.writer import write_spans_with
 
-__all__ = ["IngestWriter", "Job", "Overloaded", "Unavailable", "WriterStats"]
+__all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "WriterStats"]
 
 log = logging.getLogger("agentslo.server")
 
@@ -44,7 +44,7 @@ _IDLE_WAIT_S: Final = 0.5
 _WRITE_ERRORS: Final = (duckdb.Error, ValueError, TypeError, OverflowError, pa.ArrowException)
 
 
-class Overloaded(Exception):
+class OverloadedError(Exception):
     """The write queue is full; retry after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -52,7 +52,7 @@ class Overloaded(Exception):
         self.retry_after = retry_after
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     """The writer is stopped or broken; the store cannot take writes now."""
 
 
@@ -159,7 +159,7 @@ class IngestWriter:
     async def submit(self, job: Job) -> int:
         """Queue ``job`` and wait until it is committed; return the spans it offered."""
         if self._stopping or self._failed is not None or not self._thread.is_alive():
-            raise Unavailable("the store writer is not running")
+            raise UnavailableError("the store writer is not running")
         loop = asyncio.get_running_loop()
         job.loop = loop
         job.future = loop.create_future()
@@ -167,7 +167,7 @@ class IngestWriter:
         with self._cond:
             if self._queued + weight > self.max_queued and self._queue:
                 self.stats.requests_shed += 1
-                raise Overloaded(self.retry_after())
+                raise OverloadedError(self.retry_after())
             self._queue.append(job)
             self._queued += weight
             self._cond.notify()
@@ -278,4 +278,4 @@ def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> 
     if exc is None:
         fut.set_result(count)
     else:
-        fut.set_exception(Unavailable(f"the store could not write this request ({exc})"))
+        fut.set_exception(UnavailableError(f"the store could not write this request ({exc})"))

@@ -109,8 +109,12 @@ def _merge_sql(view: str) -> str:
         f"AND coalesce({new}.root_ended_at, {new}.root_started_at) > "
         f"coalesce({old}.root_ended_at, {old}.root_started_at))))"
     )
-    sets = [f'"{c}" = CASE WHEN {better} THEN {new}."{c}" ELSE {old}."{c}" END' for c, _ in ROOT_COLUMNS]
-    sets += [f'"{c}" = coalesce({old}."{c}", 0) + coalesce({new}."{c}", 0)' for c, _ in TALLY_COLUMNS]
+    sets = [
+        f'"{c}" = CASE WHEN {better} THEN {new}."{c}" ELSE {old}."{c}" END' for c, _ in ROOT_COLUMNS
+    ]
+    sets += [
+        f'"{c}" = coalesce({old}."{c}", 0) + coalesce({new}."{c}", 0)' for c, _ in TALLY_COLUMNS
+    ]
     sets.append(f'"model" = coalesce({old}."model", {new}."model")')
     names = ", ".join(f'"{f.name}"' for f in PARTIAL_SCHEMA)
     return (
@@ -182,4 +186,4 @@ def merge_trace_partials(con: duckdb.DuckDBPyConnection, partials: pa.Table) -> 
         con.execute(f"INSERT OR REPLACE INTO runs ({names}) SELECT {names} FROM {merged_view}")
     finally:
         con.unregister(merged_view)
-    return runs.num_rows
+    return int(runs.num_rows)
