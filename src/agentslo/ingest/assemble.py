@@ -1,28 +1,53 @@
-"""Per-trace tallies of mapped spans, for the store's run assembly.
+"""Runs assembled from the spans of a trace, whatever order the spans arrive in.
 
-:func:`trace_partials` turns the span rows of one or more requests into one row per
-trace (``agentslo.store.trace_runs.PARTIAL_SCHEMA``): the best root candidate
-among the agent spans and additive tallies. Only spans the store actually
-inserted count (a retried export must not count twice); the store merges the rows
-into ``trace_runs`` and rebuilds the runs (see :mod:`agentslo.store.trace_runs`).
+An exporter sends a trace's spans as they end, so children usually arrive before
+their root, spread over many requests. :class:`TraceAssembler` keeps, per recent
+trace, what the run row needs, and turns each batch of mapped spans into
+
+- the spans that are new (a retried export's spans are dropped, so they are
+  neither stored nor counted twice), and
+- the run rows to write: one per trace of the batch that has a root agent span,
+  rebuilt from everything known about the trace.
+
+What a trace contributes: tallies over its spans (model calls = ``steps``, their
+tokens and cost, tool calls and tool errors, hand-offs) and the *root*: of its
+agent spans, the one that started first (the longest on a tie), with the
+run-level fields it carries. A run sketched from a sub-agent is replaced when
+the real root arrives; spans arriving after the root update the run.
+
+The hot path never reads the store. Recent traces live in a bounded LRU cache,
+and a Bloom filter remembers every trace the store has ever held (built from the
+store at start-up). A trace that is in neither is new. A trace in the filter but
+not in the cache (evicted, from before a restart, or a rare false positive) is
+loaded from the store — its spans within ``window`` of the batch's span times
+and its run row — before the batch is applied to it.
+
+Changes are staged per batch and applied to the cache only when the caller has
+committed the batch (:meth:`TraceAssembler.commit` / :meth:`rollback`), so the
+cache never runs ahead of the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from agentslo.ingest.semconv import MappedBatch, RunHints
-from agentslo.store.trace_runs import PARTIAL_SCHEMA
+from agentslo.model import RUNS_SCHEMA
 
-__all__ = ["combine", "inserted_keys", "trace_partials"]
+__all__ = ["BloomFilter", "TraceAssembler", "TraceKey", "TraceState", "combine", "run_table"]
 
 _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+TraceKey = tuple[str, str]
 
 
 def combine(batches: Sequence[MappedBatch]) -> tuple[dict[str, list[Any]], dict[int, RunHints]]:
@@ -39,103 +64,295 @@ def combine(batches: Sequence[MappedBatch]) -> tuple[dict[str, list[Any]], dict[
     return cols, hints
 
 
-def inserted_keys(keys: pa.Table) -> set[tuple[str, str, str, int]]:
-    """(project, trace_id, span_id, started_at µs) of the rows a store insert returned."""
-    started = pc.cast(keys.column("started_at"), pa.int64()).to_pylist()
-    return set(
-        zip(
-            keys.column("project").to_pylist(),
-            keys.column("trace_id").to_pylist(),
-            keys.column("span_id").to_pylist(),
-            started,
-            strict=True,
+class BloomFilter:
+    """A Bloom filter of trace keys (numpy bit array, double hashing)."""
+
+    def __init__(self, capacity: int, error_rate: float = 1e-4) -> None:
+        self.capacity = max(1024, capacity)
+        bits = int(-self.capacity * np.log(error_rate) / (np.log(2) ** 2))
+        self.bits = np.zeros((bits + 7) // 8, dtype=np.uint8)
+        self.m = self.bits.size * 8
+        self.k = max(1, round(bits / self.capacity * np.log(2)))
+        self.count = 0
+
+    def _positions(self, keys: Iterable[TraceKey]) -> np.ndarray:
+        raw = b"".join(
+            hashlib.blake2b(f"{p}\x1f{t}".encode(), digest_size=16).digest() for p, t in keys
         )
-    )
+        pairs = np.frombuffer(raw, dtype=np.uint64).reshape(-1, 2)
+        i = np.arange(self.k, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return (pairs[:, :1] + i * pairs[:, 1:]) % np.uint64(self.m)
+
+    def add(self, keys: Sequence[TraceKey]) -> None:
+        if not keys:
+            return
+        pos = self._positions(keys).ravel()
+        np.bitwise_or.at(self.bits, pos // 8, (1 << (pos % 8)).astype(np.uint8))
+        self.count += len(keys)
+
+    def contains(self, keys: Sequence[TraceKey]) -> np.ndarray:
+        """A boolean per key: maybe present (True) or surely absent (False)."""
+        if not keys:
+            return np.zeros(0, dtype=bool)
+        pos = self._positions(keys)
+        hit = (self.bits[pos // 8] >> (pos % 8).astype(np.uint8)) & 1
+        return np.asarray(hit.all(axis=1), dtype=bool)
+
+    @property
+    def full(self) -> bool:
+        return self.count > self.capacity
 
 
-def _new_tally() -> list[Any]:
-    # root fields (None), then tallies, then model: indexes follow PARTIAL_SCHEMA.
-    return [None] * 18 + [0] * 10 + [None]
+@dataclass
+class TraceState:
+    """What is known of one trace: span ids seen, tallies, root candidate."""
+
+    span_ids: set[str] = field(default_factory=set)
+    spans: int = 0
+    llm_calls: int = 0
+    llm_input: int = 0
+    llm_output: int = 0
+    llm_tokens_known: int = 0
+    llm_cost: float = 0.0
+    llm_cost_known: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    handoffs: int = 0
+    model: str | None = None
+    #: (start µs, end µs or None, run row fields) of the best agent span so far.
+    root: tuple[int, int | None, dict[str, Any]] | None = None
+
+    def copy(self) -> TraceState:
+        clone = TraceState(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        clone.span_ids = set(self.span_ids)
+        return clone
+
+    def offer_root(self, start: int, end: int | None, fields: dict[str, Any]) -> None:
+        if self.root is not None:
+            best_start, best_end, _ = self.root
+            if start > best_start:
+                return
+            if start == best_start and (end or start) <= (best_end or best_start):
+                return
+        self.root = (start, end, fields)
+
+    def run_row(self, project: str, trace_id: str) -> dict[str, Any] | None:
+        """The run row of the trace, or None while no agent span is known."""
+        if self.root is None:
+            return None
+        start, end, f = self.root
+        use_llm = self.llm_tokens_known > 0
+        input_tokens = self.llm_input if use_llm else f.get("input_tokens")
+        output_tokens = self.llm_output if use_llm else f.get("output_tokens")
+        total = None
+        if input_tokens is not None or output_tokens is not None:
+            total = (input_tokens or 0) + (output_tokens or 0)
+        status = f.get("status") or "unset"
+        return {
+            "project": project,
+            "run_id": trace_id,
+            "task_id": f.get("task_id"),
+            "agent": f.get("agent") or f.get("name") or "(unnamed)",
+            "version": f.get("version"),
+            "model": f.get("model") or self.model,
+            "user": f.get("user"),
+            "team": f.get("team"),
+            "environment": f.get("environment") or "production",
+            "suite": f.get("suite"),
+            "trial": f.get("trial"),
+            "started_at": start,
+            "ended_at": end,
+            "status": "ok" if status == "unset" and end is not None else status,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": total,
+            "cost_usd": self.llm_cost if self.llm_cost_known else f.get("cost_usd"),
+            "steps": self.llm_calls,
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            "handoffs": self.handoffs,
+            "attributes": f.get("attributes"),
+        }
 
 
-def trace_partials(
-    cols: dict[str, list[Any]],
-    hints: dict[int, RunHints],
-    inserted: set[tuple[str, str, str, int]] | None = None,
-) -> pa.Table:
-    """One ``PARTIAL_SCHEMA`` row per (project, trace) among the (inserted) spans."""
-    traces: dict[tuple[str, str], list[Any]] = {}
-    project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
-    kind, started, status = cols["kind"], cols["started_at"], cols["status"]
-    model, in_tok, out_tok, cost = (
-        cols["model"],
-        cols["input_tokens"],
-        cols["output_tokens"],
-        cols["cost_usd"],
-    )
-    for i in range(len(span_id)):
-        key = (project[i], trace_id[i])
-        if inserted is not None and (key[0], key[1], span_id[i], started[i]) not in inserted:
-            continue
-        t = traces.get(key)
-        if t is None:
-            t = traces[key] = _new_tally()
-        t[18] += 1
-        k = kind[i]
-        if k == "llm":
-            t[19] += 1
-            if in_tok[i] is not None or out_tok[i] is not None:
-                t[20] += in_tok[i] or 0
-                t[21] += out_tok[i] or 0
-                t[22] += 1
-            if cost[i] is not None:
-                t[23] += cost[i]
-                t[24] += 1
-            if t[28] is None:
-                t[28] = model[i]
-        elif k == "tool":
-            t[25] += 1
-            if status[i] in _FAILED:
-                t[26] += 1
-        elif k == "handoff":
-            t[27] += 1
-        elif k == "agent":
-            _offer_root(t, cols, i, hints.get(i))
-    rows = [[p, tr, *t] for (p, tr), t in traces.items()]
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in PARTIAL_SCHEMA]
+#: Loads stored knowledge of traces: (keys, earliest µs, latest µs) ->
+#: (span rows, run rows) as lists of dicts.
+Loader = Callable[[Sequence[TraceKey], int, int], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+
+_SPAN_FIELDS: Final = (
+    "project", "trace_id", "span_id", "kind", "status", "model", "agent", "name",
+    "input_tokens", "output_tokens", "cost_usd", "started_at", "ended_at",
+)  # fmt: skip
+
+
+def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
+    h = hints or RunHints()
+    return {
+        "root_span_id": cols["span_id"][i],
+        "name": cols["name"][i],
+        "agent": cols["agent"][i],
+        "model": cols["model"][i],
+        "status": cols["status"][i],
+        "input_tokens": cols["input_tokens"][i],
+        "output_tokens": cols["output_tokens"][i],
+        "cost_usd": cols["cost_usd"][i],
+        "version": h.version,
+        "user": h.user,
+        "team": h.team,
+        "environment": h.environment,
+        "task_id": h.task_id,
+        "suite": h.suite,
+        "trial": h.trial,
+        "attributes": _ENC.encode(
+            {"root_span": cols["name"][i], "root_span_id": cols["span_id"][i], **h.attributes}
+        ),
+    }
+
+
+def _count_span(state: TraceState, row: dict[str, Any]) -> None:
+    state.spans += 1
+    kind = row["kind"]
+    if kind == "llm":
+        state.llm_calls += 1
+        if row["input_tokens"] is not None or row["output_tokens"] is not None:
+            state.llm_input += row["input_tokens"] or 0
+            state.llm_output += row["output_tokens"] or 0
+            state.llm_tokens_known += 1
+        if row["cost_usd"] is not None:
+            state.llm_cost += row["cost_usd"]
+            state.llm_cost_known += 1
+        if state.model is None:
+            state.model = row["model"]
+    elif kind == "tool":
+        state.tool_calls += 1
+        if row["status"] in _FAILED:
+            state.tool_errors += 1
+    elif kind == "handoff":
+        state.handoffs += 1
+
+
+class TraceAssembler:
+    """Per-trace state for run assembly; see the module docstring."""
+
+    def __init__(
+        self,
+        loader: Loader,
+        *,
+        known: Iterable[TraceKey] = (),
+        max_traces: int = 200_000,
+        window_us: int = 6 * 3600 * 10**6,
+        bloom_capacity: int = 10_000_000,
+    ) -> None:
+        self.loader = loader
+        self.max_traces = max_traces
+        self.window_us = window_us
+        known = list(known)
+        self.bloom = BloomFilter(max(bloom_capacity, 2 * len(known)))
+        self.bloom.add(known)
+        self.cache: OrderedDict[TraceKey, TraceState] = OrderedDict()
+        self._staged: dict[TraceKey, TraceState] = {}
+        self._staged_new: list[TraceKey] = []
+        self.loads = 0
+
+    def apply(
+        self, cols: dict[str, list[Any]], hints: dict[int, RunHints]
+    ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """(mask of the new spans, run rows to write) for one batch; stages the change."""
+        n = len(cols["span_id"])
+        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
+        touched: dict[TraceKey, TraceState] = {}
+        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
+        unknown = [k for k in keys if k not in self.cache]
+        maybe = self.bloom.contains(unknown)
+        to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
+        fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
+        for key in fresh:
+            touched[key] = TraceState()
+        if to_load:
+            touched.update(self._load(to_load, cols["started_at"]))
+        for key in keys:
+            if key not in touched:
+                touched[key] = self.cache[key].copy()
+        mask = np.zeros(n, dtype=bool)
+        for i in range(n):
+            state = touched[(project[i], trace_id[i])]
+            sid = span_id[i]
+            if sid in state.span_ids:
+                continue
+            state.span_ids.add(sid)
+            mask[i] = True
+            _count_span(state, {f: cols[f][i] for f in _SPAN_FIELDS})
+            if cols["kind"][i] == "agent":
+                state.offer_root(
+                    cols["started_at"][i], cols["ended_at"][i], _root_fields(cols, i, hints.get(i))
+                )
+        changed = {(project[i], trace_id[i]) for i in range(n) if mask[i]}
+        runs = [row for key in changed if (row := touched[key].run_row(key[0], key[1])) is not None]
+        self._staged = touched
+        self._staged_new = fresh + to_load
+        return mask, runs
+
+    def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
+        self.loads += 1
+        low, high = min(started) - self.window_us, max(started) + self.window_us
+        span_rows, run_rows = self.loader(keys, low, high)
+        states = {k: TraceState() for k in keys}
+        for row in span_rows:
+            state = states.get((row["project"], row["trace_id"]))
+            if state is None or row["span_id"] in state.span_ids:
+                continue
+            state.span_ids.add(row["span_id"])
+            _count_span(state, row)
+        for run in run_rows:
+            state = states.get((run["project"], run["run_id"]))
+            if state is None:
+                continue
+            attrs = json.loads(run["attributes"] or "{}")
+            fields = {
+                k: run[k]
+                for k in (
+                    "agent",
+                    "model",
+                    "status",
+                    "version",
+                    "user",
+                    "team",
+                    "environment",
+                    "task_id",
+                    "suite",
+                    "trial",
+                )
+            }
+            fields |= {
+                "root_span_id": attrs.get("root_span_id"),
+                "name": attrs.get("root_span"),
+                "attributes": run["attributes"],
+                "input_tokens": None if state.llm_tokens_known else run["input_tokens"],
+                "output_tokens": None if state.llm_tokens_known else run["output_tokens"],
+                "cost_usd": None if state.llm_cost_known else run["cost_usd"],
+            }
+            state.root = (run["started_at"], run["ended_at"], fields)
+        return states
+
+    def commit(self) -> None:
+        """The batch is durable: make its staged state current."""
+        for key, state in self._staged.items():
+            self.cache[key] = state
+            self.cache.move_to_end(key)
+        self.bloom.add(self._staged_new)
+        while len(self.cache) > self.max_traces:
+            self.cache.popitem(last=False)
+        self._staged, self._staged_new = {}, []
+
+    def rollback(self) -> None:
+        """The batch was not written: forget its staged state."""
+        self._staged, self._staged_new = {}, []
+
+
+def run_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Run rows (times as µs integers) as an Arrow table of ``RUNS_SCHEMA``."""
     return pa.Table.from_arrays(
-        [pa.array(list(c), type=f.type) for c, f in zip(columns, PARTIAL_SCHEMA, strict=True)],
-        schema=PARTIAL_SCHEMA,
+        [pa.array([r[f.name] for r in rows], type=f.type) for f in RUNS_SCHEMA],
+        schema=RUNS_SCHEMA,
     )
-
-
-def _offer_root(t: list[Any], cols: dict[str, list[Any]], i: int, h: RunHints | None) -> None:
-    """Make span ``i`` the trace's root candidate if it started first (longest on a tie)."""
-    start, end = cols["started_at"][i], cols["ended_at"][i]
-    if t[0] is not None:
-        best_start, best_end = t[1], t[2]
-        if start > best_start:
-            return
-        if start == best_start and (end or start) <= (best_end or best_start):
-            return
-    hints = h or RunHints()
-    t[0:18] = [
-        cols["span_id"][i],
-        start,
-        end,
-        cols["status"][i],
-        cols["name"][i],
-        cols["agent"][i],
-        cols["model"][i],
-        cols["input_tokens"][i],
-        cols["output_tokens"][i],
-        cols["cost_usd"][i],
-        hints.version,
-        hints.user,
-        hints.team,
-        hints.environment,
-        hints.task_id,
-        hints.suite,
-        hints.trial,
-        _ENC.encode({"root_span": cols["name"][i], **hints.attributes}),
-    ]

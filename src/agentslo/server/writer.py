@@ -21,19 +21,18 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
 
-from agentslo.ingest.assemble import combine, inserted_keys, trace_partials
+from agentslo.ingest.assemble import TraceAssembler, TraceKey, combine, run_table
 from agentslo.ingest.semconv import MappedBatch
 from agentslo.model import OUTCOMES_SCHEMA, SPANS_SCHEMA
 from agentslo.store import Store
-from agentslo.store.trace_runs import merge_trace_partials
-from agentslo.store.writer import write_spans_with
+from agentslo.store.writer import write_assembled
 
 __all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "WriterStats"]
 
@@ -112,6 +111,7 @@ class IngestWriter:
         *,
         max_queued: int = 200_000,
         max_batch: int = 50_000,
+        max_traces: int = 200_000,
     ) -> None:
         self.store = store
         self.max_queued = max_queued
@@ -124,6 +124,9 @@ class IngestWriter:
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="agentslo-writer", daemon=True)
         self._recent_commit_s = 0.05
+        self.assembler = TraceAssembler(
+            _loader(store.con), known=_stored_trace_keys(store.con), max_traces=max_traces
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -232,33 +235,42 @@ class IngestWriter:
         self._resolve(pending, exc)
 
     def _commit(self, con: duckdb.DuckDBPyConnection, jobs: Sequence[Job]) -> None:
+        """Write ``jobs`` in one transaction; the assembler follows only if it commits."""
         started = time.perf_counter()
         mapped = [j.mapped for j in jobs if j.mapped is not None and j.mapped.span_count]
         outcome_rows = [o for j in jobs for o in j.outcomes]
         outcome_rows += [o for j in jobs if j.mapped is not None for o in j.mapped.outcomes]
-        batch: dict[str, pa.Table] = {}
-        cols, hints = combine(mapped) if mapped else ({}, {})
-        if mapped:
-            batch["spans"] = _spans_table(cols)
-        if outcome_rows:
-            batch["outcomes"] = _outcomes_table(outcome_rows)
-
-        def assemble(c: duckdb.DuckDBPyConnection, keys: pa.Table | None) -> None:
-            if not mapped:
-                return
-            inserted = None if keys is None else inserted_keys(keys)
-            self.stats.runs_written += merge_trace_partials(
-                c, trace_partials(cols, hints, inserted)
+        spans: pa.Table | None = None
+        runs: pa.Table | None = None
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if mapped:
+                cols, hints = combine(mapped)
+                mask, run_rows = self.assembler.apply(cols, hints)
+                spans = _spans_table(cols)
+                if not mask.all():
+                    spans = spans.filter(pa.array(mask))
+                runs = run_table(run_rows) if run_rows else None
+            write_assembled(
+                con,
+                spans=spans,
+                outcomes=_outcomes_table(outcome_rows) if outcome_rows else None,
+                runs=runs,
             )
-
-        write_spans_with(con, batch, assemble)
+            con.execute("COMMIT")
+        except BaseException:
+            self.assembler.rollback()
+            con.execute("ROLLBACK")
+            raise
+        self.assembler.commit()
         elapsed = time.perf_counter() - started
         self._recent_commit_s = 0.8 * self._recent_commit_s + 0.2 * elapsed
         s = self.stats
         s.commits += 1
         s.commit_seconds += elapsed
-        s.spans_committed += batch["spans"].num_rows if "spans" in batch else 0
+        s.spans_committed += spans.num_rows if spans is not None else 0
         s.outcomes_committed += len(outcome_rows)
+        s.runs_written += runs.num_rows if runs is not None else 0
         s.requests_committed += len(jobs)
         s.max_batch_requests = max(s.max_batch_requests, len(jobs))
 
@@ -279,3 +291,41 @@ def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> 
         fut.set_result(count)
     else:
         fut.set_exception(UnavailableError(f"the store could not write this request ({exc})"))
+
+
+def _stored_trace_keys(con: duckdb.DuckDBPyConnection) -> Iterator[TraceKey]:
+    """Every (project, trace_id) the store holds spans of, streamed."""
+    reader = con.execute("SELECT DISTINCT project, trace_id FROM spans").to_arrow_reader(100_000)
+    for batch in reader:
+        yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+
+
+_LOAD_SPANS: Final = (
+    "SELECT s.project, s.trace_id, span_id, kind, status, model, agent, name, input_tokens, "
+    "output_tokens, cost_usd, epoch_us(started_at) AS started_at, "
+    "epoch_us(ended_at) AS ended_at FROM spans s SEMI JOIN _agentslo_load k "
+    "ON s.project = k.project AND s.trace_id = k.trace_id "
+    "WHERE s.started_at BETWEEN make_timestamp(?) AND make_timestamp(?)"
+)
+_LOAD_RUNS: Final = (
+    "SELECT r.* REPLACE (epoch_us(started_at) AS started_at, epoch_us(ended_at) AS ended_at) "
+    "FROM runs r SEMI JOIN _agentslo_load k ON r.project = k.project AND r.run_id = k.trace_id"
+)
+
+
+def _loader(con: duckdb.DuckDBPyConnection) -> Any:
+    """What the assembler reads of traces it does not hold: spans near in time, run rows."""
+
+    def load(
+        keys: Sequence[TraceKey], low: int, high: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        view = pa.table({"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]})
+        con.register("_agentslo_load", view)
+        try:
+            spans = con.execute(_LOAD_SPANS, [low, high]).to_arrow_table().to_pylist()
+            runs = con.execute(_LOAD_RUNS).to_arrow_table().to_pylist()
+        finally:
+            con.unregister("_agentslo_load")
+        return spans, runs
+
+    return load

@@ -18,7 +18,6 @@ import pyarrow as pa
 
 from agentslo.model import FINDINGS_SCHEMA, OUTCOMES_SCHEMA, RUNS_SCHEMA, SPANS_SCHEMA
 from agentslo.store.outcome_index import create_index_sql, index_rows, upsert_index_sql
-from agentslo.store.trace_runs import create_trace_runs_sql
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "migrate"]
 
@@ -87,13 +86,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(3, "per-run outcome index", (create_index_sql(), _backfill_index_sql())),
     Migration(
         4,
-        "API keys and the per-trace run assembly of the OTLP receiver",
+        "API keys of the OTLP receiver",
         (
             # Only a SHA-256 of each key's secret is kept: the key is shown once.
             "CREATE TABLE api_keys (key_id VARCHAR PRIMARY KEY, project VARCHAR NOT NULL, "
             "secret_sha256 VARCHAR NOT NULL, name VARCHAR, created_at TIMESTAMP NOT NULL, "
             "revoked_at TIMESTAMP)",
-            create_trace_runs_sql(),
         ),
     ),
 )

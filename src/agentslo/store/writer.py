@@ -9,7 +9,7 @@ later replaces its first sketch), outcomes and spans already present are skipped
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -21,7 +21,7 @@ import pyarrow as pa
 from agentslo.model import SCHEMAS
 from agentslo.store.outcome_index import index_rows, upsert_index_sql
 
-__all__ = ["Batch", "WriteCounts", "conform", "write_batch", "write_spans_with"]
+__all__ = ["Batch", "WriteCounts", "conform", "write_assembled", "write_batch"]
 
 Batch = Mapping[str, pa.Table]
 
@@ -82,9 +82,7 @@ def _update_index(con: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
         con.unregister(view)
 
 
-def _insert_new_spans(
-    con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str, *, returning: bool = False
-) -> pa.Table | None:
+def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str) -> None:
     """Insert the spans of the batch that the store does not hold yet.
 
     A span is the same span when project, trace_id, span_id and started_at agree (a
@@ -93,9 +91,6 @@ def _insert_new_spans(
     periods; when there are none (a bulk import of new data), the check is skipped.
     A key index over tens of millions of spans would cost more memory and ingest
     time than this.
-
-    With ``returning``, the keys of the rows actually inserted are returned, or
-    None when every row of the batch was new (the common case, no table built).
     """
     bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM {view}").fetchone()
     low, high = bounds if bounds else (None, None)
@@ -104,18 +99,14 @@ def _insert_new_spans(
     ).fetchone()
     if not overlap or overlap[0] == 0:
         con.execute(f"INSERT INTO spans ({cols}) {source}")
-        return None
+        return
     match = " AND ".join(f'e."{k}" = b."{k}"' for k in _KEYS["spans"])
-    keys = ", ".join(f'"{k}"' for k in _KEYS["spans"])
-    sql = (
+    con.execute(
         f"INSERT INTO spans ({cols}) SELECT {cols} FROM ({source}) b "
         f"WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM spans WHERE started_at "
-        f"BETWEEN ? AND ?) e WHERE {match})"
+        f"BETWEEN ? AND ?) e WHERE {match})",
+        [low, high],
     )
-    if not returning:
-        con.execute(sql, [low, high])
-        return None
-    return con.execute(f"{sql} RETURNING {keys}", [low, high]).to_arrow_table()
 
 
 def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[str, ...]) -> bool:
@@ -128,11 +119,7 @@ def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[s
     return bool(row and row[0])
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, returning: bool = False
-) -> pa.Table | None:
-    """Insert ``table`` into ``name`` by that table's rule; for spans with ``returning``,
-    the keys of the rows inserted (None: all of them)."""
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
     ordered = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -160,10 +147,9 @@ def _insert(
             if inserted.num_rows:
                 _update_index(con, inserted)
         else:
-            return _insert_new_spans(con, view, cols, source, returning=returning)
+            _insert_new_spans(con, view, cols, source)
     finally:
         con.unregister(view)
-    return None
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
@@ -186,35 +172,30 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> WriteCounts:
     return counts
 
 
-def write_spans_with(
+def write_assembled(
     con: duckdb.DuckDBPyConnection,
-    batch: Batch,
-    after: Callable[[duckdb.DuckDBPyConnection, pa.Table | None], None],
-) -> WriteCounts:
-    """Write ``batch`` like :func:`write_batch`, then call ``after`` in the same
-    transaction with the keys (project, trace_id, span_id, started_at) of the spans
-    actually inserted, or None when every span of the batch was new.
+    *,
+    spans: pa.Table | None = None,
+    outcomes: pa.Table | None = None,
+    runs: pa.Table | None = None,
+) -> None:
+    """Write what the OTLP receiver assembled, inside the caller's transaction.
 
-    The OTLP receiver uses ``after`` to assemble runs from exactly the spans stored,
-    so that a retried export is neither lost nor counted twice.
+    ``spans`` are appended as they are: the receiver has already dropped the spans
+    the store holds (its trace assembler knows them), which spares the anti-join
+    over recent spans that :func:`write_batch` needs. Outcomes are inserted by id
+    (an id offered again is ignored) and runs replaced by key, as ever.
     """
-    unknown = set(batch) - set(SCHEMAS)
-    if unknown:
-        raise ValueError(f"unknown table(s) {sorted(unknown)}; tables: {', '.join(SCHEMAS)}")
-    conformed = {name: conform(name, batch[name]) for name in SCHEMAS if name in batch}
-    counts = WriteCounts()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        inserted: pa.Table | None = None
-        for name, table in conformed.items():
-            if table.num_rows:
-                keys = _insert(con, name, table, returning=name == "spans")
-                if name == "spans":
-                    inserted = keys
-            counts.add(name, table.num_rows)
-        after(con, inserted)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return counts
+    if spans is not None and spans.num_rows:
+        table = conform("spans", spans)
+        view = "_agentslo_new_spans"
+        con.register(view, table)
+        try:
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            con.execute(f"INSERT INTO spans ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            con.unregister(view)
+    if outcomes is not None and outcomes.num_rows:
+        _insert(con, "outcomes", conform("outcomes", outcomes))
+    if runs is not None and runs.num_rows:
+        _insert(con, "runs", conform("runs", runs))
