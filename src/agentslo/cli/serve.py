@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _default_workers() -> int:
+    cpus = os.cpu_count() or 1
+    return 0 if cpus < 2 else min(4, cpus)
 
 
 @handle_errors
@@ -86,6 +92,13 @@ def serve(
         int,
         typer.Option(help="Spans waiting for a commit before requests are shed with 429."),
     ] = 200_000,
+    decode_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that decode and map OTLP bodies (default: one per CPU, up to 4; "
+            "0 decodes in the server process)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Receive OTLP traces from instrumented agents and serve reports, SLOs and /metrics."""
@@ -116,6 +129,7 @@ def serve(
         slos=load_slos(slo) if slo else [],
         max_body=int(max_body_mb * 1024 * 1024),
         max_queued=max_queue,
+        decode_workers=_default_workers() if decode_workers is None else max(0, decode_workers),
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     err_console.print(

@@ -20,9 +20,11 @@ import asyncio
 import json
 import logging
 import math
+import multiprocessing
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -33,7 +35,7 @@ from pydantic import ValidationError
 from agentslo.cli.slo import check_payload
 from agentslo.durations import parse_duration, parse_instant
 from agentslo.ingest.otlp import OtlpDecodeError, decode_json, decode_protobuf
-from agentslo.ingest.semconv import MappingOptions, map_spans
+from agentslo.ingest.semconv import MappedBatch, MappingOptions, map_spans
 from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_report
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
@@ -52,7 +54,7 @@ from agentslo.server.writer import IngestWriter, Job, OverloadedError, Unavailab
 from agentslo.slo import SLOSpec, SLOStatus, evaluate_slos
 from agentslo.store import Store, open_store
 
-__all__ = ["AgentsloApp", "create_app"]
+__all__ = ["AgentsloApp", "create_app", "decode_and_map"]
 
 log = logging.getLogger("agentslo.server")
 
@@ -150,6 +152,7 @@ class AgentsloApp:
         self._slo_cache: dict[str | None, tuple[float, list[SLOStatus]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._options: dict[str, MappingOptions] = {}
+        self._pool: ProcessPoolExecutor | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def startup(self) -> None:
@@ -160,11 +163,23 @@ class AgentsloApp:
             self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch
         )
         self.writer.start()
+        if self.config.decode_workers > 0:
+            # Decoding and mapping are pure Python: worker processes spread them over
+            # the cores while this process answers HTTP and its writer thread commits.
+            self._pool = ProcessPoolExecutor(
+                self.config.decode_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            warm = [self._pool.submit(decode_and_map, b"", PROTOBUF, MappingOptions())
+                    for _ in range(self.config.decode_workers)]  # fmt: skip
+            for future in warm:
+                future.result()
 
     def shutdown(self) -> None:
         """Commit what is queued, then close the store."""
         for task in self._tasks:
             task.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
         if self.writer is not None:
             self.writer.stop()
             self.writer.store.close()
@@ -266,11 +281,17 @@ class AgentsloApp:
                 raise HttpError(401, str(exc), [("www-authenticate", "Bearer")]) from exc
             raw = await request.body(self.config.max_body)
             body = decompress(raw, request.headers.get("content-encoding"), self.config.max_decoded)
+            options = self.options(principal.project)
             try:
-                decoded, rejects = (decode_json if encoding == JSON else decode_protobuf)(body)
+                if self._pool is None:
+                    mapped = decode_and_map(body, encoding, options)
+                else:
+                    loop = asyncio.get_running_loop()
+                    mapped = await loop.run_in_executor(
+                        self._pool, decode_and_map, body, encoding, options
+                    )
             except OtlpDecodeError as exc:
                 raise HttpError(400, str(exc)) from exc
-            mapped = map_spans(decoded, self.options(principal.project), rejects)
             if mapped.span_count == 0 and mapped.rejects:
                 raise HttpError(400, "no valid span: " + "; ".join(map(str, mapped.rejects[:5])))
             if mapped.span_count:
@@ -462,6 +483,12 @@ class AgentsloApp:
             JSON,
             [("retry-after", "1")],
         )
+
+
+def decode_and_map(body: bytes, encoding: str, options: MappingOptions) -> MappedBatch:
+    """Decode an OTLP body and map its spans (run in a worker process when configured)."""
+    decoded, rejects = (decode_json if encoding == JSON else decode_protobuf)(body)
+    return map_spans(decoded, options, rejects)
 
 
 def _outcome_rows(

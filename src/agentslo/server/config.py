@@ -38,6 +38,8 @@ class ServerConfig:
     max_batch: int = 50_000
     #: Spans starting further than this in the future are refused.
     max_future_s: float = 3600.0
+    #: Worker processes that decode and map request bodies (0: in the server process).
+    decode_workers: int = 0
     #: SLO evaluations are reused for this long by /metrics (they scan the window).
     slo_cache_s: float = 15.0
     #: Periodic evaluators run by the server (e.g. gates); each gets the store.
