@@ -13,7 +13,7 @@ alive, and every sentinel span acknowledged with 200 is in the store.
 
 Run::
 
-    python bench/fuzz_otlp.py --examples 100000
+    python bench/fuzz_otlp.py --bodies 100000
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import gzip
 import http.client
 import json
+import random
 import signal
 import socket
 import subprocess
@@ -37,7 +38,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.ingest.otlp_samples import agent_trace, json_doc, proto_request  # noqa: E402
+from tests.ingest.otlp_samples import agent_trace, json_doc, proto_request
 
 TEMPLATE_PB = proto_request(agent_trace())
 TEMPLATE_JSON = json_doc(agent_trace())
@@ -152,7 +153,29 @@ class Soak:
             self.failures.append(("sentinel", status, "", None, b""))
 
 
-def run(port: int, examples: int) -> Soak:
+def _byte_mutation(body: bytes, rng: random.Random) -> bytes:
+    """A cheap derived body: bytes flipped, inserted, deleted or cut off."""
+    out = bytearray(body)
+    for _ in range(rng.randint(1, 4)):
+        if not out:
+            break
+        i = rng.randrange(len(out))
+        op = rng.randrange(4)
+        if op == 0:
+            out[i] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            out[i:i] = rng.randbytes(rng.randint(1, 8))
+        elif op == 2:
+            del out[i : i + rng.randint(1, 8)]
+        else:
+            del out[i:]
+    return bytes(out)
+
+
+def run(port: int, examples: int, per_example: int) -> Soak:
+    """``examples`` Hypothesis examples, each sent as is and as ``per_example - 1``
+    cheap byte-level variants (Hypothesis generates the structure; a seeded
+    ``random.Random`` multiplies it, which keeps 100,000 bodies within minutes)."""
     soak = Soak(port)
 
     @settings(
@@ -162,35 +185,41 @@ def run(port: int, examples: int) -> Soak:
         derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
-    @given(st.data())
-    def one(data: st.DataObject) -> None:
-        soak.n += 1
-        if soak.n % 10 == 0:
-            soak.sentinel()
-        kind = data.draw(st.sampled_from(["bytes", "mutated-pb", "json", "json", "type"]))
-        soak.kinds[kind] += 1
+    @given(
+        st.sampled_from(["bytes", "mutated-pb", "json", "json", "type"]),
+        st.integers(0, 2**32 - 1),
+        st.data(),
+    )
+    def one(kind: str, seed: int, data: st.DataObject) -> None:
+        rng = random.Random(seed)
         ctype = "application/json" if kind == "json" else "application/x-protobuf"
         if kind == "bytes":
-            body = data.draw(st.binary(max_size=4096))
+            base = data.draw(st.binary(max_size=4096))
         elif kind == "mutated-pb":
-            body = _mutate(data)
+            base = _mutate(data)
         elif kind == "json":
-            body = _json_variant(data)
+            base = _json_variant(data)
         else:
-            body = TEMPLATE_PB
+            base = TEMPLATE_PB
             ctype = data.draw(st.sampled_from(["text/plain", "", "application/xml",
                                                "application/json"]))  # fmt: skip
-        encoding = None
         wrap = data.draw(st.integers(0, 9))
-        if wrap == 0:
-            body, encoding = gzip.compress(body), "gzip"
-        elif wrap == 1:
-            encoding = data.draw(st.sampled_from(["gzip", "br", "deflate"]))
-        status = soak.post(body, ctype, encoding)
-        if status not in ALLOWED:
-            soak.failures.append((kind, status, ctype, encoding, body[:300]))
-        if soak.n % 5000 == 0:
-            print(f"  {soak.n:,} bodies, codes {dict(soak.codes)}", flush=True)
+        for j in range(per_example):
+            soak.n += 1
+            if soak.n % 10 == 0:
+                soak.sentinel()
+            body = base if j == 0 else _byte_mutation(base, rng)
+            soak.kinds[kind] += 1
+            encoding = None
+            if wrap == 0:
+                body, encoding = gzip.compress(body), "gzip"
+            elif wrap == 1:
+                encoding = rng.choice(["gzip", "br", "deflate"])
+            status = soak.post(body, ctype, encoding)
+            if status not in ALLOWED:
+                soak.failures.append((kind, status, ctype, encoding, body[:300]))
+            if soak.n % 10_000 == 0:
+                print(f"  {soak.n:,} bodies, codes {dict(soak.codes)}", flush=True)
 
     one()
     return soak
@@ -198,7 +227,10 @@ def run(port: int, examples: int) -> Soak:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--bodies", type=int, default=100_000, help="bodies to send")
+    parser.add_argument(
+        "--per-example", type=int, default=10, help="bodies derived from each Hypothesis example"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agentslo-fuzz-") as tmp:
         db = Path(tmp) / "fuzz.duckdb"
@@ -221,7 +253,7 @@ def main() -> None:
                 time.sleep(0.2)
         started = time.monotonic()
         try:
-            soak = run(port, args.examples)
+            soak = run(port, -(-args.bodies // args.per_example), args.per_example)
             alive = proc.poll() is None
         finally:
             proc.send_signal(signal.SIGTERM)

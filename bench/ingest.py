@@ -46,7 +46,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 SPANS_PER_TRACE = 10
 TRACES_PER_REQUEST = 10
-MARK = b"\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a"  # 10 marker bytes + 6 bytes of index
+#: Trace ids are TRACE_MARK + 4 bytes of slot, span ids SPAN_MARK + 4 bytes; each
+#: request replaces both marks with fresh bytes (ids unique across the run).
+TRACE_MARK = b"\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a"
+SPAN_MARK = b"\xc3\x3c\xc3\x3c"
 
 
 def _kv(key: str, value: Any) -> KeyValue:
@@ -56,14 +59,14 @@ def _kv(key: str, value: Any) -> KeyValue:
 
 
 def _trace_spans(slot: int, start_ns: int) -> list[Span]:
-    trace_id = MARK + slot.to_bytes(6, "big")
-    root_id = (slot * 16 + 1).to_bytes(8, "big")
+    trace_id = TRACE_MARK + slot.to_bytes(4, "big")
+    root_id = SPAN_MARK + (slot * 16 + 1).to_bytes(4, "big")
     spans = []
     t = start_ns
     for i in range(5):
         llm = Span(
             trace_id=trace_id,
-            span_id=(slot * 16 + 2 + i).to_bytes(8, "big"),
+            span_id=SPAN_MARK + (slot * 16 + 2 + i).to_bytes(4, "big"),
             parent_span_id=root_id,
             name="chat gpt-4o-mini",
             kind=Span.SPAN_KIND_CLIENT,
@@ -87,7 +90,7 @@ def _trace_spans(slot: int, start_ns: int) -> list[Span]:
         if i < 4:
             tool = Span(
                 trace_id=trace_id,
-                span_id=(slot * 16 + 8 + i).to_bytes(8, "big"),
+                span_id=SPAN_MARK + (slot * 16 + 8 + i).to_bytes(4, "big"),
                 parent_span_id=root_id,
                 name="execute_tool lookup_order",
                 kind=Span.SPAN_KIND_INTERNAL,
@@ -151,13 +154,10 @@ def _client(
     headers = {"Content-Type": "application/x-protobuf"}
     while time.monotonic() < until:
         n += 1
-        request = body
-        ids = []
-        for slot in range(TRACES_PER_REQUEST):
-            new = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(8)
-            new = new[:15] + bytes([slot])
-            request = request.replace(MARK + slot.to_bytes(6, "big"), new)
-            ids.append(new)
+        trace_nonce = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(4)
+        span_nonce = worker.to_bytes(1, "big") + n.to_bytes(3, "big")
+        request = body.replace(TRACE_MARK, trace_nonce).replace(SPAN_MARK, span_nonce)
+        ids = [trace_nonce + slot.to_bytes(4, "big") for slot in range(TRACES_PER_REQUEST)]
         started = time.perf_counter()
         try:
             conn.request("POST", path, body=request, headers=headers)

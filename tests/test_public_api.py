@@ -19,3 +19,11 @@ def test_subpackage_surfaces_resolve() -> None:
     for module in (agentslo, agentslo.metrics, agentslo.slo, agentslo.stats, agentslo.store):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_server_surface_resolves() -> None:
+    import agentslo.server
+
+    assert "create_app" in agentslo.server.__all__ and "ServerConfig" in agentslo.server.__all__
+    for name in agentslo.server.__all__:
+        assert hasattr(agentslo.server, name), f"agentslo.server.{name}"
