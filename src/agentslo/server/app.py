@@ -158,7 +158,7 @@ class AgentsloApp:
     def startup(self) -> None:
         """Open the store and start the writer (the ASGI lifespan calls this)."""
         self.store = open_store(self.config.db)
-        self.auth = Authenticator(self.store, no_auth_project=self.config.no_auth_project)
+        self.auth = Authenticator(self.reader, no_auth_project=self.config.no_auth_project)
         self.writer = IngestWriter(
             self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,13 +37,16 @@ class Principal:
 class Authenticator:
     """Checks bearer keys against the store's ``api_keys`` table (cached)."""
 
-    def __init__(self, store: Store | None, *, no_auth_project: str | None = None) -> None:
-        self.store = store
+    def __init__(
+        self, reader: Callable[[], Store] | None, *, no_auth_project: str | None = None
+    ) -> None:
+        """``reader`` opens a read cursor on the store (closed after each lookup)."""
+        self.reader = reader
         self.no_auth_project = no_auth_project
         self._keys: dict[str, KeyRecord] = {}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
-        if store is not None and no_auth_project is None:
+        if reader is not None and no_auth_project is None:
             self.reload()
 
     @property
@@ -51,9 +55,9 @@ class Authenticator:
 
     def reload(self) -> None:
         """Re-read the keys (revocations take effect within seconds)."""
-        assert self.store is not None
+        assert self.reader is not None
         with self._lock:
-            reader = self.store.cursor()
+            reader = self.reader()
             try:
                 self._keys = {k.key_id: k for k in list_keys(reader.con)}
             finally:
