@@ -187,6 +187,8 @@ _OUTCOME_WORDS: Final[dict[str, str]] = {
     "partially_correct": "partial",
 }
 _SOURCES: Final = frozenset({"verified", "human", "judge", "claimed"})
+#: Kinds whose token counts are priced as model calls (a tool's are not).
+_PRICED: Final = frozenset({"llm", "agent", "other", "chain"})
 _ENVIRONMENTS: Final = frozenset({"production", "trial", "benchmark"})
 _JSON: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
@@ -434,7 +436,10 @@ class _Mapper:
             out.append({"name": name, "time_unix_nano": time_ns, "attributes": attrs})
         return out
 
-    def cost(self, attrs: dict[str, Any], model: Any, tokens: tuple[Any, Any]) -> float | None:
+    def cost(
+        self, attrs: dict[str, Any], model: Any, tokens: tuple[Any, Any], *, priced: bool = True
+    ) -> float | None:
+        """The span's own cost attribute, else (when ``priced``) tokens at the model's price."""
         for key in _COST:
             amount = _amount(attrs, key, self.problems)
             if amount is not None:
@@ -442,7 +447,7 @@ class _Mapper:
         parts = [_amount(attrs, k, self.problems) for k in _COST_PARTS]
         if any(p is not None for p in parts):
             return sum(p or 0.0 for p in parts)
-        if self.o.prices is None or (tokens[0] is None and tokens[1] is None):
+        if not priced or self.o.prices is None or (tokens[0] is None and tokens[1] is None):
             return None
         price = self.o.prices.lookup(model if isinstance(model, str) else None)
         if price is None:
@@ -655,7 +660,7 @@ def map_spans(
         cols["error_type"].append(error_type)
         cols["input_tokens"].append(tokens[0])
         cols["output_tokens"].append(tokens[1])
-        cols["cost_usd"].append(m.cost(attrs, model, tokens))
+        cols["cost_usd"].append(m.cost(attrs, model, tokens, priced=kind in _PRICED))
         cols["input_text"].append(input_text)
         cols["output_text"].append(output_text)
         cols["attributes"].append(_JSON.encode(kept))
