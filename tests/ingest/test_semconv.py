@@ -250,6 +250,31 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
         {"kind": "llm", "cost_usd": None},
     ),
     (
+        "a tool's own cost is kept, its tokens are not priced",
+        otel(
+            "execute_tool search",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "agentslo.cost_usd": 0.002,
+                "gen_ai.usage.input_tokens": 10_000,
+                "gen_ai.request.model": "gpt-4o",
+            },
+        ),
+        {"kind": "tool", "cost_usd": 0.002},
+    ),
+    (
+        "a tool's tokens alone have no cost",
+        otel(
+            "execute_tool embed",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.usage.input_tokens": 10_000,
+                "gen_ai.request.model": "gpt-4o",
+            },
+        ),
+        {"kind": "tool", "cost_usd": None},
+    ),
+    (
         "an HTTP span is other",
         otel("GET /orders", {"http.request.method": "GET"}),
         {"kind": "other", "status": "unset"},
