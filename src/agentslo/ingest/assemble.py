@@ -180,11 +180,6 @@ class TraceState:
 #: (span rows, run rows) as lists of dicts.
 Loader = Callable[[Sequence[TraceKey], int, int], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
 
-_SPAN_FIELDS: Final = (
-    "project", "trace_id", "span_id", "kind", "status", "model", "agent", "name",
-    "input_tokens", "output_tokens", "cost_usd", "started_at", "ended_at",
-)  # fmt: skip
-
 
 def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
     h = hints or RunHints()
@@ -210,23 +205,30 @@ def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> 
     }
 
 
-def _count_span(state: TraceState, row: dict[str, Any]) -> None:
+def _count_span(
+    state: TraceState,
+    kind: str,
+    status: str,
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cost: float | None,
+) -> None:
     state.spans += 1
-    kind = row["kind"]
     if kind == "llm":
         state.llm_calls += 1
-        if row["input_tokens"] is not None or row["output_tokens"] is not None:
-            state.llm_input += row["input_tokens"] or 0
-            state.llm_output += row["output_tokens"] or 0
+        if input_tokens is not None or output_tokens is not None:
+            state.llm_input += input_tokens or 0
+            state.llm_output += output_tokens or 0
             state.llm_tokens_known += 1
-        if row["cost_usd"] is not None:
-            state.llm_cost += row["cost_usd"]
+        if cost is not None:
+            state.llm_cost += cost
             state.llm_cost_known += 1
         if state.model is None:
-            state.model = row["model"]
+            state.model = model
     elif kind == "tool":
         state.tool_calls += 1
-        if row["status"] in _FAILED:
+        if status in _FAILED:
             state.tool_errors += 1
     elif kind == "handoff":
         state.handoffs += 1
@@ -275,6 +277,8 @@ class TraceAssembler:
             if key not in touched:
                 touched[key] = self.cache[key].copy()
         mask = np.zeros(n, dtype=bool)
+        kind, status, model = cols["kind"], cols["status"], cols["model"]
+        in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
         for i in range(n):
             state = touched[(project[i], trace_id[i])]
             sid = span_id[i]
@@ -282,8 +286,8 @@ class TraceAssembler:
                 continue
             state.span_ids.add(sid)
             mask[i] = True
-            _count_span(state, {f: cols[f][i] for f in _SPAN_FIELDS})
-            if cols["kind"][i] == "agent":
+            _count_span(state, kind[i], status[i], model[i], in_tok[i], out_tok[i], cost[i])
+            if kind[i] == "agent":
                 state.offer_root(
                     cols["started_at"][i], cols["ended_at"][i], _root_fields(cols, i, hints.get(i))
                 )
@@ -303,7 +307,15 @@ class TraceAssembler:
             if state is None or row["span_id"] in state.span_ids:
                 continue
             state.span_ids.add(row["span_id"])
-            _count_span(state, row)
+            _count_span(
+                state,
+                row["kind"],
+                row["status"],
+                row["model"],
+                row["input_tokens"],
+                row["output_tokens"],
+                row["cost_usd"],
+            )
         for run in run_rows:
             state = states.get((run["project"], run["run_id"]))
             if state is None:

@@ -184,7 +184,7 @@ def write_assembled(
     ``spans`` are appended as they are: the receiver has already dropped the spans
     the store holds (its trace assembler knows them), which spares the anti-join
     over recent spans that :func:`write_batch` needs. Outcomes are inserted by id
-    (an id offered again is ignored) and runs replaced by key, as ever.
+    (an id offered again is ignored) and runs, one row per run, replaced by key.
     """
     if spans is not None and spans.num_rows:
         table = conform("spans", spans)
@@ -198,4 +198,12 @@ def write_assembled(
     if outcomes is not None and outcomes.num_rows:
         _insert(con, "outcomes", conform("outcomes", outcomes))
     if runs is not None and runs.num_rows:
-        _insert(con, "runs", conform("runs", runs))
+        # One row per run by construction: no duplicate-key pass needed.
+        table = conform("runs", runs)
+        view = "_agentslo_assembled_runs"
+        con.register(view, table)
+        try:
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            con.execute(f"INSERT OR REPLACE INTO runs ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            con.unregister(view)
