@@ -12,7 +12,7 @@ spans from several concurrent clients, for a fixed time, and reports:
 
 Run::
 
-    python bench/ingest.py --duration 30 --clients 8            # agentslo only
+    python bench/ingest.py --duration 30 --clients 4 --threads 8   # agentslo only
     python bench/ingest.py --phoenix /path/to/venv/bin/phoenix    # and Phoenix, same load
 
 Clients patch unique trace ids into a pre-serialised protobuf body (``bytes.replace``),
@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,9 +144,9 @@ def template() -> bytes:
     return request.SerializeToString()
 
 
-def _client(
-    worker: int, host: str, port: int, path: str, body: bytes, until: float, out: Any
-) -> None:
+def _connection(
+    worker: int, host: str, port: int, path: str, body: bytes, until: float
+) -> tuple[list[float], dict[int, int], list[bytes]]:
     latencies: list[float] = []
     codes: dict[int, int] = {}
     acked_traces: list[bytes] = []
@@ -174,10 +175,40 @@ def _client(
             acked_traces.extend(ids)
         elif status in (429, 503):
             time.sleep(0.05)
-    out.put((latencies, codes, [t.hex() for t in acked_traces]))
+    return latencies, codes, acked_traces
 
 
-def drive(url: str, duration: float, clients: int) -> dict[str, Any]:
+def _client(
+    process: int,
+    threads: int,
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    until: float,
+    out: Any,
+) -> None:
+    """One client process with ``threads`` connections, each sending in a loop."""
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [
+            pool.submit(_connection, process * threads + t, host, port, path, body, until)
+            for t in range(threads)
+        ]
+        results = [f.result() for f in futures]
+    codes: dict[int, int] = {}
+    for r in results:
+        for code, count in r[1].items():
+            codes[code] = codes.get(code, 0) + count
+    out.put(
+        (
+            [x for r in results for x in r[0]],
+            codes,
+            [t.hex() for r in results for t in r[2]],
+        )
+    )
+
+
+def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str, Any]:
     """Send the load for ``duration`` seconds; return what the clients saw."""
     host_port = url.split("//", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
@@ -246,7 +277,7 @@ def run_agentslo(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     try:
         _wait_http(url, proc)
         time.sleep(1.0)
-        result = drive(url, args.duration, args.clients)
+        result = drive(url, args.duration, args.clients, args.threads)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
@@ -296,7 +327,7 @@ def run_phoenix(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     try:
         _wait_http(url, proc)
         time.sleep(3.0)
-        result = drive(url, args.duration, args.clients)
+        result = drive(url, args.duration, args.clients, args.threads)
         # Phoenix answers before it writes: wait until its store stops growing.
         last, stable_since = -1, time.monotonic()
         flush_deadline = time.monotonic() + 300
@@ -340,7 +371,10 @@ def _summary(name: str, r: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="connections per client process, each in a loop"
+    )
     parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
     parser.add_argument("--skip-agentslo", action="store_true")
     parser.add_argument("--json", action="store_true", help="print JSON only")
