@@ -28,6 +28,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -217,13 +218,21 @@ def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_client, args=(w, host, int(port), "/v1/traces", body, until, out))
+        ctx.Process(
+            target=_client, args=(w, threads, host, int(port), "/v1/traces", body, until, out)
+        )
         for w in range(clients)
     ]
     started = time.monotonic()
     for p in procs:
         p.start()
-    results = [out.get() for _ in procs]
+    results = []
+    while len(results) < len(procs):
+        try:
+            results.append(out.get(timeout=5))
+        except queue.Empty:
+            if time.monotonic() > until + 60 or not any(p.is_alive() for p in procs):
+                raise RuntimeError("a client process died without reporting") from None
     for p in procs:
         p.join()
     elapsed = time.monotonic() - started
