@@ -85,3 +85,11 @@ def test_detect_surface() -> None:
     )
     for name in agentslo.detect.__all__:
         assert hasattr(agentslo.detect, name), f"agentslo.detect.{name}"
+
+
+def test_server_surface_resolves() -> None:
+    import agentslo.server
+
+    assert "create_app" in agentslo.server.__all__ and "ServerConfig" in agentslo.server.__all__
+    for name in agentslo.server.__all__:
+        assert hasattr(agentslo.server, name), f"agentslo.server.{name}"

@@ -48,6 +48,10 @@ def _register() -> None:
 
     app.command("detect")(detect_cmd.detect)
     app.command("findings")(findings.findings)
+    from agentslo.cli import keys, serve
+
+    app.command("serve")(serve.serve)
+    app.add_typer(keys.app, name="keys")
 
 
 _register()

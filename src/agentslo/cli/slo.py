@@ -9,7 +9,7 @@ or a cron job that wakes someone), 1 when a page-level burn-rate alert fires, an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,7 +25,7 @@ from agentslo.cli.common import (
 from agentslo.durations import format_duration, parse_instant
 from agentslo.slo import SLOStatus, evaluate_slos, load_slos, prometheus_rules_yaml
 
-__all__ = ["alerts_table", "app", "check", "rules", "status_table"]
+__all__ = ["alerts_table", "app", "check", "check_payload", "rules", "status_table"]
 
 app = typer.Typer(
     help="SLOs from OpenSLO specs: error budgets and multiwindow burn-rate alerts.",
@@ -119,6 +119,18 @@ def alerts_table(statuses: list[SLOStatus]) -> Table | None:
     return table
 
 
+def check_payload(statuses: list[SLOStatus]) -> dict[str, Any]:
+    """The JSON document of ``slo check --json`` (also served at ``GET /v1/slo``)."""
+    pages = sum(1 for s in statuses if s.firing == "page")
+    tickets = sum(1 for s in statuses if s.firing == "ticket")
+    return {
+        "at": statuses[0].at.isoformat() + "Z" if statuses else None,
+        "exit_code": EXIT_PAGE if pages else 0,
+        "firing": {"page": pages, "ticket": tickets},
+        "slos": [s.to_dict() for s in statuses],
+    }
+
+
 @app.command("check")
 @handle_errors
 def check(
@@ -143,14 +155,7 @@ def check(
     tickets = sum(1 for s in statuses if s.firing == "ticket")
     code = EXIT_PAGE if pages else 0
     if json_output:
-        print_json(
-            {
-                "at": statuses[0].at.isoformat() + "Z",
-                "exit_code": code,
-                "firing": {"page": pages, "ticket": tickets},
-                "slos": [s.to_dict() for s in statuses],
-            }
-        )
+        print_json(check_payload(statuses))
     else:
         console.print(status_table(statuses))
         alerts = alerts_table(statuses)

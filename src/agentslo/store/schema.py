@@ -17,7 +17,7 @@ import ibis
 import pyarrow as pa
 
 from agentslo.model import FINDINGS_SCHEMA, OUTCOMES_SCHEMA, RUNS_SCHEMA, SPANS_SCHEMA
-from agentslo.store.keys import FILTERS, create_filter_sql, fill_filter_sql, record_probe_sql
+from agentslo.store.key_filters import FILTERS, create_filter_sql, fill_filter_sql, record_probe_sql
 from agentslo.store.outcome_index import (
     create_index_sql,
     create_pending_sql,
@@ -137,6 +137,16 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE TABLE detect_runs (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
             "detector VARCHAR NOT NULL, analysed_at TIMESTAMP NOT NULL, findings BIGINT, "
             "PRIMARY KEY (project, run_id, detector))",
+        ),
+    ),
+    Migration(
+        7,
+        "API keys of the OTLP receiver",
+        (
+            # Only a SHA-256 of each key's secret is kept: the key is shown once.
+            "CREATE TABLE api_keys (key_id VARCHAR PRIMARY KEY, project VARCHAR NOT NULL, "
+            "secret_sha256 VARCHAR NOT NULL, name VARCHAR, created_at TIMESTAMP NOT NULL, "
+            "revoked_at TIMESTAMP)",
         ),
     ),
 )

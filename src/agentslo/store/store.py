@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentslo.model import SCHEMAS
-from agentslo.store.keys import PROBE_KEY, probe_value, rebuild_filters
+from agentslo.store.key_filters import PROBE_KEY, probe_value, rebuild_filters
 from agentslo.store.outcome_index import PENDING, index_rows
 from agentslo.store.schema import SCHEMA_VERSION, current_version, migrate
 from agentslo.store.writer import Batch, WriteCounts, flush_outcome_index, write_batch
@@ -95,6 +95,21 @@ class Store:
             flush_outcome_index(self.con)
         self._ibis: Any = None
         self._defer_index = False
+
+    def cursor(self) -> Store:
+        """Another connection to this open database (for one thread; see DuckDB cursors).
+
+        A server reads from worker threads while its writer thread writes: each
+        reader takes a cursor, which sees every committed write.
+        """
+        other = Store.__new__(Store)
+        other.path = self.path
+        other.read_only = self.read_only
+        other.con = self.con.cursor()
+        other.con.execute("SET enable_progress_bar = false")
+        other._ibis = None
+        other._defer_index = False
+        return other
 
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:

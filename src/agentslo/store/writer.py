@@ -19,10 +19,17 @@ import numpy as np
 import pyarrow as pa
 
 from agentslo.model import SCHEMAS
-from agentslo.store.keys import KEYED, TRACES
+from agentslo.store.key_filters import KEYED, TRACES
 from agentslo.store.outcome_index import PENDING, index_rows, rebuild_index_sql, upsert_index_sql
 
-__all__ = ["Batch", "WriteCounts", "conform", "flush_outcome_index", "write_batch"]
+__all__ = [
+    "Batch",
+    "WriteCounts",
+    "conform",
+    "flush_outcome_index",
+    "write_assembled",
+    "write_batch",
+]
 
 Batch = Mapping[str, pa.Table]
 
@@ -88,7 +95,7 @@ def _insert_keyed(
     con: duckdb.DuckDBPyConnection, name: str, cols: str, source: str, *, defer: bool
 ) -> None:
     """Insert a batch into a keyed table (runs: replace by key; outcomes: keep the
-    stored one), checking keys against the table's hash filter (see ``keys``)."""
+    stored one), checking keys against the table's hash filter (see ``key_filters``)."""
     key = KEYED[name]
     batch, seen = "_agentslo_keyed", "_agentslo_seen"
     con.execute(
@@ -124,28 +131,54 @@ def _insert_keyed(
     con.execute(f"DROP TABLE {batch}")
 
 
+_TRACES_TABLE: Final = "_agentslo_traces"
+_SEEN_TABLE: Final = "_agentslo_seen_traces"
+
+
+def _seen_traces(con: duckdb.DuckDBPyConnection, view: str) -> int:
+    """Hash the traces of ``view`` into a temporary table and note, in another, those
+    the trace filter already holds; return how many it holds."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_TRACES_TABLE} AS SELECT DISTINCT "
+        f"{TRACES.hash_sql()} AS h FROM {view}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_SEEN_TABLE} AS "
+        f"{TRACES.seen_sql(f'SELECT h FROM {_TRACES_TABLE}')}"
+    )
+    row = con.execute(f"SELECT count(*) FROM {_SEEN_TABLE}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _add_new_traces(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the traces hashed by :func:`_seen_traces` that the filter lacks."""
+    con.execute(
+        f"INSERT INTO {TRACES.filter_table} SELECT h FROM {_TRACES_TABLE} "
+        f"ANTI JOIN {_SEEN_TABLE} USING (h)"
+    )
+    con.execute(f"DROP TABLE {_SEEN_TABLE}")
+    con.execute(f"DROP TABLE {_TRACES_TABLE}")
+
+
+def _note_traces(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Put the traces of the spans in ``view`` into the trace filter."""
+    _seen_traces(con, view)
+    _add_new_traces(con)
+
+
 def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, source: str) -> None:
     """Insert the spans of the batch that the store does not hold yet.
 
     A span is the same span when project, trace_id, span_id and started_at agree (a
     retried export resends it unchanged). Only spans of a trace the store has seen
-    can match (the trace filter, see ``keys``), and of those only stored spans in
-    the batch's time range, which DuckDB finds by zone maps without reading other
-    periods. A bulk import of new traces skips the comparison altogether.
+    can match (the trace filter, see ``key_filters``), and of those only stored
+    spans in the batch's time range, which DuckDB finds by zone maps without reading
+    other periods. A bulk import of new traces skips the comparison altogether.
     """
-    traces, seen = "_agentslo_traces", "_agentslo_seen_traces"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {traces} AS SELECT DISTINCT {TRACES.hash_sql()} AS h "
-        f"FROM {view}"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {seen} AS {TRACES.seen_sql(f'SELECT h FROM {traces}')}"
-    )
-    seen_row = con.execute(f"SELECT count(*) FROM {seen}").fetchone()
-    if not seen_row or not seen_row[0]:
+    if not _seen_traces(con, view):
         con.execute(f"INSERT INTO spans ({cols}) {source}")
     else:
-        known = f"{TRACES.hash_sql('b')} IN (SELECT h FROM {seen})"
+        known = f"{TRACES.hash_sql('b')} IN (SELECT h FROM {_SEEN_TABLE})"
         fresh = f"SELECT {cols} FROM ({source}) b WHERE NOT ({known})"
         maybe = f"SELECT * FROM ({source}) b WHERE {known}"
         bounds = con.execute(f"SELECT min(started_at), max(started_at) FROM ({maybe})").fetchone()
@@ -157,11 +190,7 @@ def _insert_new_spans(con: duckdb.DuckDBPyConnection, view: str, cols: str, sour
             f"BETWEEN ? AND ?) e WHERE {match})",
             [low, high],
         )
-    con.execute(
-        f"INSERT INTO {TRACES.filter_table} SELECT h FROM {traces} ANTI JOIN {seen} USING (h)"
-    )
-    con.execute(f"DROP TABLE {seen}")
-    con.execute(f"DROP TABLE {traces}")
+    _add_new_traces(con)
 
 
 def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[str, ...]) -> bool:
@@ -259,3 +288,35 @@ def flush_outcome_index(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     return pending
+
+
+def write_assembled(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    spans: pa.Table | None = None,
+    outcomes: pa.Table | None = None,
+    runs: pa.Table | None = None,
+) -> None:
+    """Write what the OTLP receiver assembled, inside the caller's transaction.
+
+    ``spans`` are appended as they are: the receiver has already dropped the spans
+    the store holds (its trace assembler knows them), which spares the comparison
+    with stored spans that :func:`write_batch` makes for traces seen before; their
+    traces still enter the trace filter, so a later import of the same spans is
+    recognised. Outcomes are inserted by id (an id offered again is ignored) and
+    runs, one row per run, replaced by key.
+    """
+    if spans is not None and spans.num_rows:
+        table = conform("spans", spans)
+        view = "_agentslo_new_spans"
+        con.register(view, table)
+        try:
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            con.execute(f"INSERT INTO spans ({cols}) SELECT {cols} FROM {view}")
+            _note_traces(con, view)
+        finally:
+            con.unregister(view)
+    if outcomes is not None and outcomes.num_rows:
+        _insert(con, "outcomes", conform("outcomes", outcomes), defer=False)
+    if runs is not None and runs.num_rows:
+        _insert(con, "runs", conform("runs", runs), defer=False)

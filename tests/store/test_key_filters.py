@@ -9,11 +9,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from agentslo.model import OUTCOMES_SCHEMA, Outcome, Run, Span
+from agentslo.model import OUTCOMES_SCHEMA, SPANS_SCHEMA, Outcome, Run, Span
 from agentslo.store import Store
-from agentslo.store.keys import FILTERS, KEYED, PROBE_KEY, TRACES
+from agentslo.store.key_filters import FILTERS, KEYED, PROBE_KEY, TRACES
 from agentslo.store.schema import MIGRATIONS
-from agentslo.store.writer import write_batch
+from agentslo.store.writer import write_assembled, write_batch
 
 T0 = datetime(2026, 11, 1)
 
@@ -194,3 +194,15 @@ def test_a_trace_hash_already_in_the_filter_still_lets_new_spans_in(tmp_path: Pa
         store.con.execute(f"INSERT INTO {TRACES.filter_table} SELECT hash('default', 't9')")
         store.write_records([_span("t9", "a", 0), _span("t9", "a", 0)])
         assert store.count("spans") == 1
+
+
+def test_spans_the_receiver_wrote_are_recognised_by_a_later_import(tmp_path: Path) -> None:
+    spans = [_span("t5", "a", 0), _span("t5", "b", 1)]
+    table = pa.Table.from_pylist([s.to_row() for s in spans], schema=SPANS_SCHEMA)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.con.execute("BEGIN TRANSACTION")
+        write_assembled(store.con, spans=table)
+        store.con.execute("COMMIT")
+        store.write_records(spans)  # the same spans again, through the batch writer
+        assert store.count("spans") == 2
+        assert _filter_size(store, "spans") == 1

@@ -1,0 +1,409 @@
+"""Load generator for OTLP/HTTP trace receivers: agentslo serve, and Arize Phoenix.
+
+Sends realistic agent traces (10 spans each: an ``invoke_agent`` root, 5 model
+calls with token usage, 4 tool calls; GenAI v1.37 attributes) in requests of 100
+spans from several concurrent clients, for a fixed time, and reports:
+
+- accepted spans/s: spans in requests answered 200, per second of the run;
+- stored spans/s: spans found in the receiver's store afterwards, per second of
+  the run (waiting for the receiver to flush what it buffered);
+- p50/p99 acknowledgement latency, rejections (non-200 answers), and loss: spans
+  acknowledged but not stored.
+
+Run::
+
+    python bench/ingest.py --duration 30 --clients 4 --threads 8   # agentslo only
+    python bench/ingest.py --phoenix /path/to/venv/bin/phoenix    # and Phoenix, same load
+
+Clients patch unique trace ids into a pre-serialised protobuf body (``bytes.replace``),
+so that the load generator spends its CPU on sending rather than on encoding, and
+run in a separate process from the receiver. The machine is shared by both: on 2
+cores the figures are a floor for the receiver, not its ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import queue
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+SPANS_PER_TRACE = 10
+TRACES_PER_REQUEST = 10
+#: Trace ids are TRACE_MARK + 4 bytes of slot, span ids SPAN_MARK + 4 bytes; each
+#: request replaces both marks with fresh bytes (ids unique across the run).
+TRACE_MARK = b"\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5\x5a"
+SPAN_MARK = b"\xc3\x3c\xc3\x3c"
+
+
+def _kv(key: str, value: Any) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
+def _trace_spans(slot: int, start_ns: int) -> list[Span]:
+    trace_id = TRACE_MARK + slot.to_bytes(4, "big")
+    root_id = SPAN_MARK + (slot * 16 + 1).to_bytes(4, "big")
+    spans = []
+    t = start_ns
+    for i in range(5):
+        llm = Span(
+            trace_id=trace_id,
+            span_id=SPAN_MARK + (slot * 16 + 2 + i).to_bytes(4, "big"),
+            parent_span_id=root_id,
+            name="chat gpt-4o-mini",
+            kind=Span.SPAN_KIND_CLIENT,
+            start_time_unix_nano=t,
+            end_time_unix_nano=t + 900_000_000,
+        )
+        llm.attributes.extend(
+            [
+                _kv("gen_ai.operation.name", "chat"),
+                _kv("gen_ai.provider.name", "openai"),
+                _kv("gen_ai.request.model", "gpt-4o-mini"),
+                _kv("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
+                _kv("gen_ai.agent.name", "support"),
+                _kv("gen_ai.usage.input_tokens", 1200 + 100 * i),
+                _kv("gen_ai.usage.output_tokens", 150),
+                _kv("gen_ai.response.finish_reasons", "stop"),
+            ]
+        )
+        spans.append(llm)
+        t += 1_000_000_000
+        if i < 4:
+            tool = Span(
+                trace_id=trace_id,
+                span_id=SPAN_MARK + (slot * 16 + 8 + i).to_bytes(4, "big"),
+                parent_span_id=root_id,
+                name="execute_tool lookup_order",
+                kind=Span.SPAN_KIND_INTERNAL,
+                start_time_unix_nano=t,
+                end_time_unix_nano=t + 200_000_000,
+            )
+            tool.attributes.extend(
+                [
+                    _kv("gen_ai.operation.name", "execute_tool"),
+                    _kv("gen_ai.tool.name", "lookup_order"),
+                    _kv("gen_ai.tool.call.id", f"call_{slot}_{i}"),
+                    _kv("gen_ai.agent.name", "support"),
+                ]
+            )
+            spans.append(tool)
+            t += 250_000_000
+    root = Span(
+        trace_id=trace_id,
+        span_id=root_id,
+        name="invoke_agent support",
+        kind=Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=start_ns - 1_000_000,
+        end_time_unix_nano=t,
+    )
+    root.attributes.extend(
+        [
+            _kv("gen_ai.operation.name", "invoke_agent"),
+            _kv("gen_ai.agent.name", "support"),
+            _kv("gen_ai.agent.version", "2026-11-01"),
+            _kv("gen_ai.conversation.id", f"conv-{slot}"),
+            _kv("user.id", f"user-{slot % 97}"),
+        ]
+    )
+    spans.append(root)
+    return spans
+
+
+def template() -> bytes:
+    """One request: 10 traces of 10 spans, trace ids marked for patching."""
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.extend(
+        [_kv("service.name", "support-bot"), _kv("service.version", "1.4.2")]
+    )
+    ss = rs.scope_spans.add()
+    ss.scope.name = "bench"
+    start = time.time_ns() - 60 * 10**9
+    for slot in range(TRACES_PER_REQUEST):
+        ss.spans.extend(_trace_spans(slot, start))
+    return request.SerializeToString()
+
+
+def _connection(
+    worker: int, host: str, port: int, path: str, body: bytes, until: float
+) -> tuple[list[float], dict[int, int], list[bytes]]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    acked_traces: list[bytes] = []
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    n = 0
+    headers = {"Content-Type": "application/x-protobuf"}
+    while time.monotonic() < until:
+        n += 1
+        trace_nonce = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(4)
+        span_nonce = worker.to_bytes(1, "big") + n.to_bytes(3, "big")
+        request = body.replace(TRACE_MARK, trace_nonce).replace(SPAN_MARK, span_nonce)
+        ids = [trace_nonce + slot.to_bytes(4, "big") for slot in range(TRACES_PER_REQUEST)]
+        started = time.perf_counter()
+        try:
+            conn.request("POST", path, body=request, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            status = 0
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+        latencies.append(time.perf_counter() - started)
+        codes[status] = codes.get(status, 0) + 1
+        if status == 200:
+            acked_traces.extend(ids)
+        elif status in (429, 503):
+            time.sleep(0.05)
+    return latencies, codes, acked_traces
+
+
+def _client(
+    process: int,
+    threads: int,
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    until: float,
+    out: Any,
+) -> None:
+    """One client process with ``threads`` connections, each sending in a loop."""
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [
+            pool.submit(_connection, process * threads + t, host, port, path, body, until)
+            for t in range(threads)
+        ]
+        results = [f.result() for f in futures]
+    codes: dict[int, int] = {}
+    for r in results:
+        for code, count in r[1].items():
+            codes[code] = codes.get(code, 0) + count
+    out.put(
+        (
+            [x for r in results for x in r[0]],
+            codes,
+            [t.hex() for r in results for t in r[2]],
+        )
+    )
+
+
+def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str, Any]:
+    """Send the load for ``duration`` seconds; return what the clients saw."""
+    host_port = url.split("//", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    body = template()
+    until = time.monotonic() + duration
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_client, args=(w, threads, host, int(port), "/v1/traces", body, until, out)
+        )
+        for w in range(clients)
+    ]
+    started = time.monotonic()
+    for p in procs:
+        p.start()
+    results = []
+    while len(results) < len(procs):
+        try:
+            results.append(out.get(timeout=5))
+        except queue.Empty:
+            if time.monotonic() > until + 60 or not any(p.is_alive() for p in procs):
+                raise RuntimeError("a client process died without reporting") from None
+    for p in procs:
+        p.join()
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for r in results for x in r[0])
+    codes: dict[int, int] = {}
+    for r in results:
+        for code, count in r[1].items():
+            codes[code] = codes.get(code, 0) + count
+    acked = [t for r in results for t in r[2]]
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "seconds": elapsed,
+        "requests": len(latencies),
+        "codes": codes,
+        "acked_traces": acked,
+        "accepted_spans": len(acked) * SPANS_PER_TRACE,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    host, port = url.split("//", 1)[1].split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            with socket.create_connection((host, int(port.split("/")[0])), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def run_agentslo(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    db = work / "bench.duckdb"
+    port = _free_port()
+    agentslo = shutil.which("agentslo") or str(Path(sys.executable).with_name("agentslo"))
+    proc = subprocess.Popen(
+        [agentslo, "serve", "--no-auth", "--db", str(db), "--port", str(port),
+         "--log-level", "warning"],
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url, proc)
+        time.sleep(1.0)
+        result = drive(url, args.duration, args.clients, args.threads)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    stored = con.execute("SELECT count(*) FROM spans").fetchone()[0]
+    runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    con.execute("CREATE TEMP TABLE acked (trace_id VARCHAR)")
+    con.executemany("INSERT INTO acked VALUES (?)", [(t,) for t in result["acked_traces"]])
+    lost = con.execute(
+        "SELECT count(*) FROM acked a ANTI JOIN (SELECT DISTINCT trace_id FROM spans) s "
+        "USING (trace_id)"
+    ).fetchone()[0]
+    con.close()
+    result.update(stored_spans=stored, runs=runs, lost_traces=lost)
+    return result
+
+
+def _phoenix_count(db: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(con.execute("SELECT count(*) FROM spans").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return -1
+
+
+def run_phoenix(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    home = work / "phoenix"
+    home.mkdir()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PHOENIX_WORKING_DIR": str(home),
+        "PHOENIX_PORT": str(port),
+        "PHOENIX_GRPC_PORT": str(_free_port()),
+        "PHOENIX_TELEMETRY_ENABLED": "false",
+    }
+    proc = subprocess.Popen(
+        [args.phoenix, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    db = home / "phoenix.db"
+    try:
+        _wait_http(url, proc)
+        time.sleep(3.0)
+        result = drive(url, args.duration, args.clients, args.threads)
+        # Phoenix answers before it writes: wait until its store stops growing.
+        last, stable_since = -1, time.monotonic()
+        flush_deadline = time.monotonic() + 300
+        while time.monotonic() < flush_deadline:
+            count = _phoenix_count(db)
+            if count != last:
+                last, stable_since = count, time.monotonic()
+            elif time.monotonic() - stable_since > 5:
+                break
+            time.sleep(1)
+        result["flush_seconds"] = time.monotonic() - stable_since
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    stored = _phoenix_count(db)
+    result.update(
+        stored_spans=stored,
+        runs=None,
+        lost_traces=(result["accepted_spans"] - stored) // SPANS_PER_TRACE,
+    )
+    return result
+
+
+def _summary(name: str, r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "receiver": name,
+        "seconds": round(r["seconds"], 1),
+        "requests": r["requests"],
+        "status_codes": r["codes"],
+        "accepted_spans_per_s": round(r["accepted_spans"] / r["seconds"]),
+        "stored_spans_per_s": round(r["stored_spans"] / r["seconds"]),
+        "ack_p50_ms": round(r["p50_ms"], 1),
+        "ack_p99_ms": round(r["p99_ms"], 1),
+        "rejected_requests": sum(c for code, c in r["codes"].items() if code != 200),
+        "lost_acknowledged_traces": r["lost_traces"],
+        "stored_spans": r["stored_spans"],
+        "runs": r["runs"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="connections per client process, each in a loop"
+    )
+    parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
+    parser.add_argument("--skip-agentslo", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="agentslo-bench-") as tmp:
+        work = Path(tmp)
+        if not args.skip_agentslo:
+            rows.append(_summary("agentslo serve", run_agentslo(args, work)))
+        if args.phoenix:
+            rows.append(_summary("arize-phoenix", run_phoenix(args, work)))
+    if len(rows) == 2 and rows[1]["stored_spans_per_s"]:
+        ratio = rows[0]["stored_spans_per_s"] / rows[1]["stored_spans_per_s"]
+        rows[0]["stored_rate_vs_phoenix"] = round(ratio, 1)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()

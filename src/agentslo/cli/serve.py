@@ -1,0 +1,149 @@
+"""``agentslo serve``: the OTLP/HTTP receiver, REST API and Prometheus endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentslo.cli.common import DbOption, err_console, handle_errors
+from agentslo.ingest.prices import load_prices
+from agentslo.ingest.redact import Redactor
+from agentslo.server import ServerConfig, create_app
+from agentslo.slo import load_slos
+from agentslo.store import default_path, open_store
+from agentslo.store.api_keys import check_project, list_keys
+
+__all__ = ["is_loopback", "serve"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_workers() -> int:
+    cpus = os.cpu_count() or 1
+    return 0 if cpus < 2 else min(4, cpus)
+
+
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (4318 is OTLP/HTTP's).")] = 4318,
+    db: DbOption = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Accept requests without an API key, all in one project (local use only).",
+        ),
+    ] = False,
+    project: Annotated[
+        str, typer.Option(help="With --no-auth: the project every row is tagged with.")
+    ] = "default",
+    capture_content: Annotated[
+        bool,
+        typer.Option(
+            "--capture-content",
+            help="Store message contents (prompts, completions, tool arguments/results), "
+            "redacted. Off: contents are dropped on arrival.",
+        ),
+    ] = False,
+    redact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--redact",
+            help="Extra regular expression to redact from captured contents (repeatable).",
+        ),
+    ] = None,
+    default_redaction: Annotated[
+        bool,
+        typer.Option(
+            "--default-redaction/--no-default-redaction",
+            help="Redact secrets, keys, tokens and e-mail addresses from captured contents.",
+        ),
+    ] = True,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="Model price file (JSON/YAML, USD per million tokens) over the shipped one."
+        ),
+    ] = None,
+    slo: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--slo", help="OpenSLO spec file or folder for /v1/slo and /metrics (repeatable)."
+        ),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Largest request body accepted, MB (413 beyond).")
+    ] = 16.0,
+    max_queue: Annotated[
+        int,
+        typer.Option(help="Spans waiting for a commit before requests are shed with 429."),
+    ] = 200_000,
+    decode_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that decode and map OTLP bodies (default: one per CPU, up to 4; "
+            "0 decodes in the server process)."
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Receive OTLP traces from instrumented agents and serve reports, SLOs and /metrics."""
+    import uvicorn
+
+    path = db if db is not None else default_path()
+    if no_auth:
+        check_project(project)
+        if not is_loopback(host):
+            err_console.print(
+                f"[bold yellow]warning:[/] --no-auth on {host}: anyone who can reach this port "
+                "can write and read your traces; bind 127.0.0.1 or use API keys",
+                highlight=False,
+            )
+    else:
+        with open_store(path) as store:
+            if not [k for k in list_keys(store.con) if k.revoked_at is None]:
+                raise ValueError(
+                    f"{path}: no API key yet; create one with `agentslo keys create --project "
+                    "NAME --db ...`, or run with --no-auth on 127.0.0.1 for local use"
+                )
+    config = ServerConfig(
+        db=path,
+        no_auth_project=project if no_auth else None,
+        capture_content=capture_content,
+        redactor=Redactor.build(redact or (), defaults=default_redaction),
+        prices=load_prices(prices),
+        slos=load_slos(slo) if slo else [],
+        max_body=int(max_body_mb * 1024 * 1024),
+        max_queued=max_queue,
+        decode_workers=_default_workers() if decode_workers is None else max(0, decode_workers),
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    err_console.print(
+        f"agentslo serve: {path} on http://{host}:{port} "
+        f"({'no auth, project ' + project if no_auth else 'API keys'}; "
+        f"contents {'captured, redacted' if capture_content else 'dropped'})",
+        highlight=False,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,370 @@
+"""Runs assembled from the spans of a trace, whatever order the spans arrive in.
+
+An exporter sends a trace's spans as they end, so children usually arrive before
+their root, spread over many requests. :class:`TraceAssembler` keeps, per recent
+trace, what the run row needs, and turns each batch of mapped spans into
+
+- the spans that are new (a retried export's spans are dropped, so they are
+  neither stored nor counted twice), and
+- the run rows to write: one per trace of the batch that has a root agent span,
+  rebuilt from everything known about the trace.
+
+What a trace contributes: tallies over its spans (model calls = ``steps``, their
+tokens and cost, tool calls and tool errors, hand-offs) and the *root*: of its
+agent spans, the one that started first (the longest on a tie), with the
+run-level fields it carries. A run sketched from a sub-agent is replaced when
+the real root arrives; spans arriving after the root update the run.
+
+The hot path never reads the store. Recent traces live in a bounded LRU cache,
+and a Bloom filter remembers every trace the store has ever held (built from the
+store at start-up). A trace that is in neither is new. A trace in the filter but
+not in the cache (evicted, from before a restart, or a rare false positive) is
+loaded from the store — its spans within ``window`` of the batch's span times
+and its run row — before the batch is applied to it.
+
+Changes are staged per batch and applied to the cache only when the caller has
+committed the batch (:meth:`TraceAssembler.commit` / :meth:`rollback`), so the
+cache never runs ahead of the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+
+from agentslo.ingest.semconv import MappedBatch, RunHints
+from agentslo.model import RUNS_SCHEMA
+
+__all__ = ["BloomFilter", "TraceAssembler", "TraceKey", "TraceState", "combine", "run_table"]
+
+_FAILED: Final = frozenset({"error", "timeout", "cancelled"})
+_ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+TraceKey = tuple[str, str]
+
+
+def combine(batches: Sequence[MappedBatch]) -> tuple[dict[str, list[Any]], dict[int, RunHints]]:
+    """The span columns of several requests end to end, with the hints re-indexed."""
+    if len(batches) == 1:
+        return batches[0].spans, batches[0].hints
+    cols: dict[str, list[Any]] = {name: [] for name in batches[0].spans}
+    hints: dict[int, RunHints] = {}
+    for b in batches:
+        offset = len(cols["span_id"])
+        for name, values in b.spans.items():
+            cols[name].extend(values)
+        hints.update({offset + i: h for i, h in b.hints.items()})
+    return cols, hints
+
+
+class BloomFilter:
+    """A Bloom filter of trace keys (numpy bit array, double hashing)."""
+
+    def __init__(self, capacity: int, error_rate: float = 1e-4) -> None:
+        self.capacity = max(1024, capacity)
+        bits = int(-self.capacity * np.log(error_rate) / (np.log(2) ** 2))
+        self.bits = np.zeros((bits + 7) // 8, dtype=np.uint8)
+        self.m = self.bits.size * 8
+        self.k = max(1, round(bits / self.capacity * np.log(2)))
+        self.count = 0
+
+    def _positions(self, keys: Iterable[TraceKey]) -> np.ndarray:
+        raw = b"".join(
+            hashlib.blake2b(f"{p}\x1f{t}".encode(), digest_size=16).digest() for p, t in keys
+        )
+        pairs = np.frombuffer(raw, dtype=np.uint64).reshape(-1, 2)
+        i = np.arange(self.k, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return (pairs[:, :1] + i * pairs[:, 1:]) % np.uint64(self.m)
+
+    def add(self, keys: Sequence[TraceKey]) -> None:
+        if not keys:
+            return
+        pos = self._positions(keys).ravel()
+        np.bitwise_or.at(self.bits, pos // 8, (1 << (pos % 8)).astype(np.uint8))
+        self.count += len(keys)
+
+    def contains(self, keys: Sequence[TraceKey]) -> np.ndarray:
+        """A boolean per key: maybe present (True) or surely absent (False)."""
+        if not keys:
+            return np.zeros(0, dtype=bool)
+        pos = self._positions(keys)
+        hit = (self.bits[pos // 8] >> (pos % 8).astype(np.uint8)) & 1
+        return np.asarray(hit.all(axis=1), dtype=bool)
+
+    @property
+    def full(self) -> bool:
+        return self.count > self.capacity
+
+
+@dataclass
+class TraceState:
+    """What is known of one trace: span ids seen, tallies, root candidate."""
+
+    span_ids: set[str] = field(default_factory=set)
+    spans: int = 0
+    llm_calls: int = 0
+    llm_input: int = 0
+    llm_output: int = 0
+    llm_tokens_known: int = 0
+    llm_cost: float = 0.0
+    llm_cost_known: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    handoffs: int = 0
+    model: str | None = None
+    #: (start µs, end µs or None, run row fields) of the best agent span so far.
+    root: tuple[int, int | None, dict[str, Any]] | None = None
+
+    def copy(self) -> TraceState:
+        clone = TraceState(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        clone.span_ids = set(self.span_ids)
+        return clone
+
+    def offer_root(self, start: int, end: int | None, fields: dict[str, Any]) -> None:
+        if self.root is not None:
+            best_start, best_end, _ = self.root
+            if start > best_start:
+                return
+            if start == best_start and (end or start) <= (best_end or best_start):
+                return
+        self.root = (start, end, fields)
+
+    def run_row(self, project: str, trace_id: str) -> dict[str, Any] | None:
+        """The run row of the trace, or None while no agent span is known."""
+        if self.root is None:
+            return None
+        start, end, f = self.root
+        use_llm = self.llm_tokens_known > 0
+        input_tokens = self.llm_input if use_llm else f.get("input_tokens")
+        output_tokens = self.llm_output if use_llm else f.get("output_tokens")
+        total = None
+        if input_tokens is not None or output_tokens is not None:
+            total = (input_tokens or 0) + (output_tokens or 0)
+        status = f.get("status") or "unset"
+        return {
+            "project": project,
+            "run_id": trace_id,
+            "task_id": f.get("task_id"),
+            "agent": f.get("agent") or f.get("name") or "(unnamed)",
+            "version": f.get("version"),
+            "model": f.get("model") or self.model,
+            "user": f.get("user"),
+            "team": f.get("team"),
+            "environment": f.get("environment") or "production",
+            "suite": f.get("suite"),
+            "trial": f.get("trial"),
+            "started_at": start,
+            "ended_at": end,
+            "status": "ok" if status == "unset" and end is not None else status,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": total,
+            "cost_usd": self.llm_cost if self.llm_cost_known else f.get("cost_usd"),
+            "steps": self.llm_calls,
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            "handoffs": self.handoffs,
+            "attributes": f.get("attributes"),
+        }
+
+
+#: Loads stored knowledge of traces: (keys, earliest µs, latest µs) ->
+#: (span rows, run rows) as lists of dicts.
+Loader = Callable[[Sequence[TraceKey], int, int], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+
+
+def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
+    h = hints or RunHints()
+    return {
+        "root_span_id": cols["span_id"][i],
+        "name": cols["name"][i],
+        "agent": cols["agent"][i],
+        "model": cols["model"][i],
+        "status": cols["status"][i],
+        "input_tokens": cols["input_tokens"][i],
+        "output_tokens": cols["output_tokens"][i],
+        "cost_usd": cols["cost_usd"][i],
+        "version": h.version,
+        "user": h.user,
+        "team": h.team,
+        "environment": h.environment,
+        "task_id": h.task_id,
+        "suite": h.suite,
+        "trial": h.trial,
+        "attributes": _ENC.encode(
+            {"root_span": cols["name"][i], "root_span_id": cols["span_id"][i], **h.attributes}
+        ),
+    }
+
+
+def _count_span(
+    state: TraceState,
+    kind: str,
+    status: str,
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cost: float | None,
+) -> None:
+    state.spans += 1
+    if kind == "llm":
+        state.llm_calls += 1
+        if input_tokens is not None or output_tokens is not None:
+            state.llm_input += input_tokens or 0
+            state.llm_output += output_tokens or 0
+            state.llm_tokens_known += 1
+        if cost is not None:
+            state.llm_cost += cost
+            state.llm_cost_known += 1
+        if state.model is None:
+            state.model = model
+    elif kind == "tool":
+        state.tool_calls += 1
+        if status in _FAILED:
+            state.tool_errors += 1
+    elif kind == "handoff":
+        state.handoffs += 1
+
+
+class TraceAssembler:
+    """Per-trace state for run assembly; see the module docstring."""
+
+    def __init__(
+        self,
+        loader: Loader,
+        *,
+        known: Iterable[TraceKey] = (),
+        max_traces: int = 200_000,
+        window_us: int = 6 * 3600 * 10**6,
+        bloom_capacity: int = 10_000_000,
+    ) -> None:
+        self.loader = loader
+        self.max_traces = max_traces
+        self.window_us = window_us
+        known = list(known)
+        self.bloom = BloomFilter(max(bloom_capacity, 2 * len(known)))
+        self.bloom.add(known)
+        self.cache: OrderedDict[TraceKey, TraceState] = OrderedDict()
+        self._staged: dict[TraceKey, TraceState] = {}
+        self._staged_new: list[TraceKey] = []
+        self.loads = 0
+
+    def apply(
+        self, cols: dict[str, list[Any]], hints: dict[int, RunHints]
+    ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """(mask of the new spans, run rows to write) for one batch; stages the change."""
+        n = len(cols["span_id"])
+        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
+        touched: dict[TraceKey, TraceState] = {}
+        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
+        unknown = [k for k in keys if k not in self.cache]
+        maybe = self.bloom.contains(unknown)
+        to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
+        fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
+        for key in fresh:
+            touched[key] = TraceState()
+        if to_load:
+            touched.update(self._load(to_load, cols["started_at"]))
+        for key in keys:
+            if key not in touched:
+                touched[key] = self.cache[key].copy()
+        mask = np.zeros(n, dtype=bool)
+        kind, status, model = cols["kind"], cols["status"], cols["model"]
+        in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
+        for i in range(n):
+            state = touched[(project[i], trace_id[i])]
+            sid = span_id[i]
+            if sid in state.span_ids:
+                continue
+            state.span_ids.add(sid)
+            mask[i] = True
+            _count_span(state, kind[i], status[i], model[i], in_tok[i], out_tok[i], cost[i])
+            if kind[i] == "agent":
+                state.offer_root(
+                    cols["started_at"][i], cols["ended_at"][i], _root_fields(cols, i, hints.get(i))
+                )
+        changed = {(project[i], trace_id[i]) for i in range(n) if mask[i]}
+        runs = [row for key in changed if (row := touched[key].run_row(key[0], key[1])) is not None]
+        self._staged = touched
+        self._staged_new = fresh + to_load
+        return mask, runs
+
+    def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
+        self.loads += 1
+        low, high = min(started) - self.window_us, max(started) + self.window_us
+        span_rows, run_rows = self.loader(keys, low, high)
+        states = {k: TraceState() for k in keys}
+        for row in span_rows:
+            state = states.get((row["project"], row["trace_id"]))
+            if state is None or row["span_id"] in state.span_ids:
+                continue
+            state.span_ids.add(row["span_id"])
+            _count_span(
+                state,
+                row["kind"],
+                row["status"],
+                row["model"],
+                row["input_tokens"],
+                row["output_tokens"],
+                row["cost_usd"],
+            )
+        for run in run_rows:
+            state = states.get((run["project"], run["run_id"]))
+            if state is None:
+                continue
+            attrs = json.loads(run["attributes"] or "{}")
+            fields = {
+                k: run[k]
+                for k in (
+                    "agent",
+                    "model",
+                    "status",
+                    "version",
+                    "user",
+                    "team",
+                    "environment",
+                    "task_id",
+                    "suite",
+                    "trial",
+                )
+            }
+            fields |= {
+                "root_span_id": attrs.get("root_span_id"),
+                "name": attrs.get("root_span"),
+                "attributes": run["attributes"],
+                "input_tokens": None if state.llm_tokens_known else run["input_tokens"],
+                "output_tokens": None if state.llm_tokens_known else run["output_tokens"],
+                "cost_usd": None if state.llm_cost_known else run["cost_usd"],
+            }
+            state.root = (run["started_at"], run["ended_at"], fields)
+        return states
+
+    def commit(self) -> None:
+        """The batch is durable: make its staged state current."""
+        for key, state in self._staged.items():
+            self.cache[key] = state
+            self.cache.move_to_end(key)
+        self.bloom.add(self._staged_new)
+        while len(self.cache) > self.max_traces:
+            self.cache.popitem(last=False)
+        self._staged, self._staged_new = {}, []
+
+    def rollback(self) -> None:
+        """The batch was not written: forget its staged state."""
+        self._staged, self._staged_new = {}, []
+
+
+def run_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Run rows (times as µs integers) as an Arrow table of ``RUNS_SCHEMA``."""
+    return pa.Table.from_arrays(
+        [pa.array([r[f.name] for r in rows], type=f.type) for f in RUNS_SCHEMA],
+        schema=RUNS_SCHEMA,
+    )

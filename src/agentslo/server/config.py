@@ -1,0 +1,46 @@
+"""The receiver's settings, as one value object the CLI and the tests build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from agentslo.ingest.prices import PriceTable
+from agentslo.ingest.redact import Redactor
+from agentslo.server.evaluators import PeriodicEvaluator
+from agentslo.slo import SLOSpec
+
+__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_DECODED", "ServerConfig"]
+
+#: Largest request body accepted on the wire (compressed), bytes.
+DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+#: Largest body after gzip decompression, bytes (a zip bomb stops here).
+DEFAULT_MAX_DECODED: Final = 64 * 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    """Everything ``agentslo serve`` is told; defaults suit a laptop."""
+
+    db: Path
+    #: None: authenticate every request by its bearer key. A name: no auth, this project.
+    no_auth_project: str | None = None
+    capture_content: bool = False
+    redactor: Redactor | None = None
+    prices: PriceTable | None = None
+    slos: list[SLOSpec] = field(default_factory=list)
+    max_body: int = DEFAULT_MAX_BODY
+    max_decoded: int = DEFAULT_MAX_DECODED
+    #: Spans (and outcomes) waiting for a commit before requests are shed with 429.
+    max_queued: int = 200_000
+    #: Largest group commit, in spans.
+    max_batch: int = 50_000
+    #: Spans starting further than this in the future are refused.
+    max_future_s: float = 3600.0
+    #: Worker processes that decode and map request bodies (0: in the server process).
+    decode_workers: int = 0
+    #: SLO evaluations are reused for this long by /metrics (they scan the window).
+    slo_cache_s: float = 15.0
+    #: Periodic evaluators run by the server (e.g. gates); each gets the store.
+    evaluators: list[PeriodicEvaluator] = field(default_factory=list)

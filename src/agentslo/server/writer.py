@@ -1,0 +1,331 @@
+"""The receiver's single writer: group commit of many requests, then acknowledgement.
+
+Request handlers decode and map their body, then :meth:`IngestWriter.submit` it and
+wait. One thread owns the store's write connection: it takes every request queued
+(up to a batch limit), writes all their spans, outcomes and run updates in ONE
+transaction, and only after the commit resolves each request's future. A request
+is therefore answered 200 only when its rows are durable in DuckDB's write-ahead
+log, and the cost of a commit is shared by all the requests waiting for it.
+
+The queue is bounded by the number of spans waiting: beyond it, ``submit`` raises
+:class:`OverloadedError` at once (the handler answers 429 with ``Retry-After``) rather
+than letting memory and latency grow without bound. If a group fails to write,
+its requests are retried one by one so that one poisonous request cannot fail the
+others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+
+from agentslo.ingest.assemble import TraceAssembler, TraceKey, combine, run_table
+from agentslo.ingest.semconv import MappedBatch
+from agentslo.model import OUTCOMES_SCHEMA, SPANS_SCHEMA
+from agentslo.store import Store
+from agentslo.store.writer import write_assembled
+
+__all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "WriterStats"]
+
+log = logging.getLogger("agentslo.server")
+
+_IDLE_WAIT_S: Final = 0.5
+#: Errors that belong to the rows being written (not to the writer itself).
+_WRITE_ERRORS: Final = (duckdb.Error, ValueError, TypeError, OverflowError, pa.ArrowException)
+
+
+class OverloadedError(Exception):
+    """The write queue is full; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the write queue is full; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class UnavailableError(Exception):
+    """The writer is stopped or broken; the store cannot take writes now."""
+
+
+@dataclass
+class Job:
+    """One request's rows, waiting to be committed."""
+
+    mapped: MappedBatch | None = None
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    future: asyncio.Future[int] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def weight(self) -> int:
+        """Queue weight: spans plus outcomes (at least 1)."""
+        spans = self.mapped.span_count if self.mapped is not None else 0
+        return max(1, spans + len(self.outcomes) + self._span_outcomes())
+
+    def _span_outcomes(self) -> int:
+        return len(self.mapped.outcomes) if self.mapped is not None else 0
+
+
+@dataclass
+class WriterStats:
+    """Counters the ``/metrics`` endpoint exposes about ingestion itself."""
+
+    commits: int = 0
+    commit_seconds: float = 0.0
+    spans_committed: int = 0
+    outcomes_committed: int = 0
+    runs_written: int = 0
+    requests_committed: int = 0
+    requests_shed: int = 0
+    write_failures: int = 0
+    max_batch_requests: int = 0
+
+
+def _spans_table(cols: dict[str, list[Any]]) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.array(cols[f.name], type=f.type) for f in SPANS_SCHEMA], schema=SPANS_SCHEMA
+    )
+
+
+def _outcomes_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.array([r.get(f.name) for r in rows], type=f.type) for f in OUTCOMES_SCHEMA],
+        schema=OUTCOMES_SCHEMA,
+    )
+
+
+class IngestWriter:
+    """A thread that group-commits queued jobs into ``store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_queued: int = 200_000,
+        max_batch: int = 50_000,
+        max_traces: int = 200_000,
+    ) -> None:
+        self.store = store
+        self.max_queued = max_queued
+        self.max_batch = max_batch
+        self.stats = WriterStats()
+        self._queue: deque[Job] = deque()
+        self._queued = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="agentslo-writer", daemon=True)
+        self._recent_commit_s = 0.05
+        self.assembler = TraceAssembler(
+            _loader(store.con), known=_stored_trace_keys(store.con), max_traces=max_traces
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    @property
+    def ready(self) -> bool:
+        """Alive, not stopping, and the queue below its limit."""
+        return (
+            self._thread.is_alive()
+            and not self._stopping
+            and self._failed is None
+            and self._queued < self.max_queued
+        )
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def retry_after(self) -> int:
+        """Seconds a shed client should wait: about the time to drain the queue."""
+        per_item = self._recent_commit_s / max(1, self.max_batch)
+        return max(1, min(30, round(self._queued * per_item * 2 + 0.5)))
+
+    # -- submitting --------------------------------------------------------------------
+    async def submit(self, job: Job) -> int:
+        """Queue ``job`` and wait until it is committed; return the spans it offered."""
+        if self._stopping or self._failed is not None or not self._thread.is_alive():
+            raise UnavailableError("the store writer is not running")
+        loop = asyncio.get_running_loop()
+        job.loop = loop
+        job.future = loop.create_future()
+        weight = job.weight
+        with self._cond:
+            if self._queued + weight > self.max_queued and self._queue:
+                self.stats.requests_shed += 1
+                raise OverloadedError(self.retry_after())
+            self._queue.append(job)
+            self._queued += weight
+            self._cond.notify()
+        return await job.future
+
+    # -- the thread ----------------------------------------------------------------------
+    def _take(self) -> list[Job]:
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait(_IDLE_WAIT_S)
+            jobs: list[Job] = []
+            total = 0
+            while self._queue and (not jobs or total + self._queue[0].weight <= self.max_batch):
+                job = self._queue.popleft()
+                jobs.append(job)
+                total += job.weight
+            return jobs
+
+    def _release(self, jobs: Sequence[Job]) -> None:
+        with self._cond:
+            self._queued -= sum(j.weight for j in jobs)
+
+    def _run(self) -> None:
+        con = self.store.con
+        while True:
+            jobs = self._take()
+            if not jobs:
+                if self._stopping:
+                    return
+                continue
+            try:
+                self._commit(con, jobs)
+                self._resolve(jobs, None)
+            except _WRITE_ERRORS as exc:
+                if len(jobs) > 1:
+                    # Isolate the bad request: the others must not fail with it.
+                    for job in jobs:
+                        try:
+                            self._commit(con, [job])
+                            self._resolve([job], None)
+                        except _WRITE_ERRORS as one:
+                            self.stats.write_failures += 1
+                            log.exception("write failed")
+                            self._resolve([job], one)
+                else:
+                    self.stats.write_failures += 1
+                    log.exception("write failed")
+                    self._resolve(jobs, exc)
+            except BaseException as exc:  # the thread must not die silently
+                self._failed = exc
+                log.exception("the writer stopped")
+                self._resolve(jobs, exc)
+                self._fail_queue(exc)
+                return
+            finally:
+                self._release(jobs)
+
+    def _fail_queue(self, exc: BaseException) -> None:
+        with self._cond:
+            pending = list(self._queue)
+            self._queue.clear()
+        self._resolve(pending, exc)
+
+    def _commit(self, con: duckdb.DuckDBPyConnection, jobs: Sequence[Job]) -> None:
+        """Write ``jobs`` in one transaction; the assembler follows only if it commits."""
+        started = time.perf_counter()
+        mapped = [j.mapped for j in jobs if j.mapped is not None and j.mapped.span_count]
+        outcome_rows = [o for j in jobs for o in j.outcomes]
+        outcome_rows += [o for j in jobs if j.mapped is not None for o in j.mapped.outcomes]
+        spans: pa.Table | None = None
+        runs: pa.Table | None = None
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if mapped:
+                cols, hints = combine(mapped)
+                mask, run_rows = self.assembler.apply(cols, hints)
+                spans = _spans_table(cols)
+                if not mask.all():
+                    spans = spans.filter(pa.array(mask))
+                runs = run_table(run_rows) if run_rows else None
+            write_assembled(
+                con,
+                spans=spans,
+                outcomes=_outcomes_table(outcome_rows) if outcome_rows else None,
+                runs=runs,
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            self.assembler.rollback()
+            con.execute("ROLLBACK")
+            raise
+        self.assembler.commit()
+        elapsed = time.perf_counter() - started
+        self._recent_commit_s = 0.8 * self._recent_commit_s + 0.2 * elapsed
+        s = self.stats
+        s.commits += 1
+        s.commit_seconds += elapsed
+        s.spans_committed += spans.num_rows if spans is not None else 0
+        s.outcomes_committed += len(outcome_rows)
+        s.runs_written += runs.num_rows if runs is not None else 0
+        s.requests_committed += len(jobs)
+        s.max_batch_requests = max(s.max_batch_requests, len(jobs))
+
+    @staticmethod
+    def _resolve(jobs: Sequence[Job], exc: BaseException | None) -> None:
+        for job in jobs:
+            fut, loop = job.future, job.loop
+            if fut is None or loop is None:
+                continue
+            count = job.mapped.span_count if job.mapped is not None else len(job.outcomes)
+            loop.call_soon_threadsafe(_settle, fut, count, exc)
+
+
+def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> None:
+    if fut.done():
+        return
+    if exc is None:
+        fut.set_result(count)
+    else:
+        fut.set_exception(UnavailableError(f"the store could not write this request ({exc})"))
+
+
+def _stored_trace_keys(con: duckdb.DuckDBPyConnection) -> Iterator[TraceKey]:
+    """Every (project, trace_id) the store holds spans of, streamed."""
+    reader = con.execute("SELECT DISTINCT project, trace_id FROM spans").to_arrow_reader(100_000)
+    for batch in reader:
+        yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+
+
+_LOAD_SPANS: Final = (
+    "SELECT s.project, s.trace_id, span_id, kind, status, model, agent, name, input_tokens, "
+    "output_tokens, cost_usd, epoch_us(started_at) AS started_at, "
+    "epoch_us(ended_at) AS ended_at FROM spans s SEMI JOIN _agentslo_load k "
+    "ON s.project = k.project AND s.trace_id = k.trace_id "
+    "WHERE s.started_at BETWEEN make_timestamp(?) AND make_timestamp(?)"
+)
+_LOAD_RUNS: Final = (
+    "SELECT r.* REPLACE (epoch_us(started_at) AS started_at, epoch_us(ended_at) AS ended_at) "
+    "FROM runs r SEMI JOIN _agentslo_load k ON r.project = k.project AND r.run_id = k.trace_id"
+)
+
+
+def _loader(con: duckdb.DuckDBPyConnection) -> Any:
+    """What the assembler reads of traces it does not hold: spans near in time, run rows."""
+
+    def load(
+        keys: Sequence[TraceKey], low: int, high: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        view = pa.table({"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]})
+        con.register("_agentslo_load", view)
+        try:
+            spans = con.execute(_LOAD_SPANS, [low, high]).to_arrow_table().to_pylist()
+            runs = con.execute(_LOAD_RUNS).to_arrow_table().to_pylist()
+        finally:
+            con.unregister("_agentslo_load")
+        return spans, runs
+
+    return load

@@ -1,0 +1,153 @@
+"""Runs assembled from spans in any order, counted once however often they are resent,
+across cache evictions and restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentslo.ingest.assemble import BloomFilter
+from agentslo.ingest.otlp import decode_protobuf
+from agentslo.ingest.prices import load_prices
+from agentslo.ingest.semconv import MappingOptions, map_spans
+from agentslo.server.writer import IngestWriter, Job
+from agentslo.store import Store, open_store
+
+from .otlp_samples import TRACE, agent_trace, proto_request, span
+
+OPTIONS = MappingOptions(prices=load_prices())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path / "s.duckdb") as opened:
+        yield opened
+
+
+def ingest(
+    writer: IngestWriter, spans: list[dict[str, Any]], options: MappingOptions = OPTIONS
+) -> None:
+    decoded, rejects = decode_protobuf(proto_request(spans))
+    writer._commit(writer.store.con, [Job(mapped=map_spans(decoded, options, rejects))])
+
+
+def runs(store: Store) -> list[dict[str, Any]]:
+    return store.con.execute("SELECT * FROM runs ORDER BY run_id").to_arrow_table().to_pylist()
+
+
+def run_of(store: Store, run_id: str) -> dict[str, Any]:
+    (run,) = [r for r in runs(store) if r["run_id"] == run_id]
+    return run
+
+
+def test_run_from_one_request(store: Store) -> None:
+    ingest(IngestWriter(store), agent_trace(outcome="success"))
+    (run,) = runs(store)
+    assert run["run_id"] == TRACE and run["agent"] == "support"
+    assert (run["steps"], run["tool_calls"], run["tool_errors"], run["handoffs"]) == (2, 1, 0, 0)
+    assert (run["input_tokens"], run["output_tokens"], run["total_tokens"]) == (2000, 400, 2400)
+    assert run["cost_usd"] == pytest.approx(2 * (1000 * 0.15 + 200 * 0.6) / 1e6)
+    assert run["status"] == "ok"
+    assert (run["ended_at"] - run["started_at"]).total_seconds() == pytest.approx(0.5)
+    outcome = store.con.execute("SELECT label, source, run_id FROM outcomes").fetchall()
+    assert outcome == [("success", "verified", TRACE)]
+
+
+LATE_TOOL = span(
+    "1000000000000009",
+    "execute_tool refund",
+    {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "refund",
+     "error.type": "ValueError"},
+    parent="1000000000000000",
+    start_ms=400,
+    status=2,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("max_traces", [100, 1], ids=["cached", "evicted"])
+def test_children_first_root_last_and_resent_spans(store: Store, max_traces: int) -> None:
+    writer = IngestWriter(store, max_traces=max_traces)
+    other = agent_trace(f"{5:032x}")
+    trace = agent_trace()
+    children, root = trace[:3], trace[3]
+    ingest(writer, children[:2])
+    ingest(writer, other)  # with max_traces=1 this evicts the first trace
+    assert len(runs(store)) == 1  # no agent span of the first trace yet: spans kept, no run
+    ingest(writer, children)  # a retry resends two of them
+    ingest(writer, other)
+    ingest(writer, [root])
+    first = run_of(store, TRACE)
+    assert (first["steps"], first["tool_calls"], first["input_tokens"]) == (2, 1, 2000)
+    ingest(writer, other)
+    ingest(writer, [LATE_TOOL])  # a late tool span after the root updates the run
+    ingest(writer, [LATE_TOOL, root])  # and resending changes nothing
+    first = run_of(store, TRACE)
+    assert (first["tool_calls"], first["tool_errors"], first["steps"]) == (2, 1, 2)
+    assert first["agent"] == "support" and first["input_tokens"] == 2000
+    assert store.count("spans") == 9
+    if max_traces == 1:
+        assert writer.assembler.loads > 0
+
+
+def test_a_restart_continues_where_the_last_process_stopped(tmp_path: Path) -> None:
+    trace = agent_trace()
+    with open_store(tmp_path / "r.duckdb") as store:
+        ingest(IngestWriter(store), trace[:2])
+    with open_store(tmp_path / "r.duckdb") as store:
+        writer = IngestWriter(store)
+        ingest(writer, trace)  # a retry of the first two, plus the rest
+        ingest(writer, [LATE_TOOL])
+    with open_store(tmp_path / "r.duckdb") as store:
+        writer = IngestWriter(store)
+        ingest(writer, [LATE_TOOL, trace[3]])
+        (run,) = runs(store)
+        assert store.count("spans") == 5
+    assert (run["steps"], run["tool_calls"], run["tool_errors"]) == (2, 2, 1)
+    assert run["input_tokens"] == 2000 and run["agent"] == "support"
+
+
+def test_a_sub_agent_sketch_is_replaced_when_the_root_arrives(store: Store) -> None:
+    writer = IngestWriter(store)
+    sub = span("2000000000000001", "invoke_agent billing",
+               {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "billing"},
+               parent="2000000000000000", start_ms=50, duration_ms=100)  # fmt: skip
+    ingest(writer, [sub])
+    assert runs(store)[0]["agent"] == "billing"
+    root = span("2000000000000000", "invoke_agent triage",
+                {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "triage",
+                 "gen_ai.agent.version": "v2"}, duration_ms=400)  # fmt: skip
+    ingest(writer, [root])
+    (run,) = runs(store)
+    assert (run["agent"], run["version"]) == ("triage", "v2")
+    assert (run["ended_at"] - run["started_at"]).total_seconds() == pytest.approx(0.4)
+
+
+def test_usage_on_the_agent_span_only(store: Store) -> None:
+    root = span("3000000000000000", "invoke_agent a",
+                {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a",
+                 "gen_ai.aggregated_usage.input_tokens": 70,
+                 "gen_ai.aggregated_usage.output_tokens": 7, "model_name": "gpt-4o"},
+                status=2, message="boom")  # fmt: skip
+    ingest(IngestWriter(store), [root])
+    (run,) = runs(store)
+    assert (run["input_tokens"], run["output_tokens"], run["status"]) == (70, 7, "error")
+    assert run["cost_usd"] == pytest.approx((70 * 2.5 + 7 * 10) / 1e6)
+
+
+def test_projects_do_not_mix(store: Store) -> None:
+    writer = IngestWriter(store)
+    ingest(writer, agent_trace(), MappingOptions(project="a"))
+    ingest(writer, agent_trace(), MappingOptions(project="b"))
+    assert sorted((r["project"], r["steps"]) for r in runs(store)) == [("a", 2), ("b", 2)]
+
+
+def test_bloom_filter_has_no_false_negatives() -> None:
+    bloom = BloomFilter(10_000)
+    keys = [("p", f"{i:032x}") for i in range(5000)]
+    bloom.add(keys)
+    assert bloom.contains(keys).all()
+    others = [("p", f"{i:032x}") for i in range(10_000, 20_000)]
+    assert bloom.contains(others).mean() < 0.01
