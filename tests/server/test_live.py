@@ -194,6 +194,27 @@ def server_db(live: tuple[LiveServer, str]) -> Path:
     return Path(args[args.index("--db") + 1])
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc; empty where there is none)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_kill_9_mid_load_loses_no_acknowledged_span(tmp_path: Path) -> None:
     db = tmp_path / "kill.duckdb"
     server = LiveServer(db, "--no-auth")
@@ -226,12 +247,18 @@ def test_kill_9_mid_load_loses_no_acknowledged_span(tmp_path: Path) -> None:
     deadline = time.monotonic() + 20
     while len(acked) < 400 and time.monotonic() < deadline:
         time.sleep(0.05)
+    workers = _children(server.proc.pid)
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(10)
     stop.set()
     for t in threads:
         t.join(20)
     assert len(acked) >= 400
+    # The decode workers of the killed server do not live on as orphans.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
     # Restart on the same file: everything acknowledged is there, runs included.
     restarted = LiveServer(db, "--no-auth")
     try:

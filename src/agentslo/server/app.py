@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -65,6 +66,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _MAX_OUTCOMES: Final = 10_000
 _MAX_WARNINGS: Final = 5
+#: How often a decode worker checks that the server process still exists.
+_PARENT_POLL_SECONDS: Final = 1.0
 _EPOCH: Final = datetime(1970, 1, 1)
 
 
@@ -80,6 +83,21 @@ def _json_safe(value: Any) -> Any:
 
 def _json_bytes(payload: Any) -> bytes:
     return json.dumps(_json_safe(payload), default=str).encode()
+
+
+def exit_with_parent(parent: int) -> None:
+    """Decode-worker initializer: exit when the server process is gone.
+
+    A worker of a server killed with SIGKILL would otherwise wait for work forever:
+    it holds both ends of its own task pipe, so it never sees the end of it.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="agentslo-parent-watch", daemon=True).start()
 
 
 class _Request:
@@ -167,7 +185,10 @@ class AgentsloApp:
             # Decoding and mapping are pure Python: worker processes spread them over
             # the cores while this process answers HTTP and its writer thread commits.
             self._pool = ProcessPoolExecutor(
-                self.config.decode_workers, mp_context=multiprocessing.get_context("spawn")
+                self.config.decode_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
             )
             warm = [self._pool.submit(decode_and_map, b"", PROTOBUF, MappingOptions())
                     for _ in range(self.config.decode_workers)]  # fmt: skip
