@@ -11,9 +11,11 @@ from typing import Annotated
 import typer
 
 from agentslo.cli.common import DbOption, err_console, handle_errors
+from agentslo.durations import parse_duration
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.redact import Redactor
 from agentslo.server import ServerConfig, create_app
+from agentslo.server.gates import GateEvaluator
 from agentslo.slo import load_slos
 from agentslo.store import default_path, open_store
 from agentslo.store.api_keys import check_project, list_keys
@@ -29,6 +31,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _seconds(text: str) -> float:
+    seconds = parse_duration(text).total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"--gates-every {text!r}: give a positive duration such as 30s or 5m")
+    return seconds
 
 
 def _default_workers() -> int:
@@ -85,6 +94,17 @@ def serve(
             "--slo", help="OpenSLO spec file or folder for /v1/slo and /metrics (repeatable)."
         ),
     ] = None,
+    gates: Annotated[
+        Path | None,
+        typer.Option(
+            "--gates",
+            help="Gates file (docs/gates.md) re-evaluated over live traffic: GET /v1/gates, "
+            "/metrics.",
+        ),
+    ] = None,
+    gates_every: Annotated[
+        str, typer.Option(help="How often the gates are re-evaluated (e.g. 30s, 5m).")
+    ] = "30s",
     max_body_mb: Annotated[
         float, typer.Option(help="Largest request body accepted, MB (413 beyond).")
     ] = 16.0,
@@ -130,6 +150,7 @@ def serve(
         max_body=int(max_body_mb * 1024 * 1024),
         max_queued=max_queue,
         decode_workers=_default_workers() if decode_workers is None else max(0, decode_workers),
+        evaluators=[GateEvaluator(gates, interval_s=_seconds(gates_every))] if gates else [],
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     err_console.print(

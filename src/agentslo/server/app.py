@@ -41,6 +41,7 @@ from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_re
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
 from agentslo.server.config import ServerConfig
+from agentslo.server.gates import GateEvaluator
 from agentslo.server.otlp_http import (
     JSON,
     PROTOBUF,
@@ -273,12 +274,17 @@ class AgentsloApp:
             self._tasks.append(asyncio.create_task(self._evaluate_forever(evaluator)))
 
     async def _evaluate_forever(self, evaluator: Any) -> None:
+        # Once at start, so that state is there before the first interval ends.
         while True:
-            await asyncio.sleep(float(getattr(evaluator, "interval_s", 60.0)))
             try:
                 await asyncio.to_thread(self._with_reader, evaluator.run)
             except Exception:
                 log.exception("periodic evaluator %r failed", evaluator)
+            await asyncio.sleep(float(getattr(evaluator, "interval_s", 60.0)))
+
+    def _gates(self) -> GateEvaluator | None:
+        found = [e for e in self.config.evaluators if isinstance(e, GateEvaluator)]
+        return found[0] if found else None
 
     def _with_reader(self, fn: Callable[[Store], Any]) -> Any:
         reader = self.reader()
@@ -474,6 +480,7 @@ class AgentsloApp:
                         slos = [_scoped(s, project) for s in slos]
                     statuses = evaluate_slos(store, slos)
                     self._slo_cache[project] = (time.monotonic(), statuses)
+            gates = self._gates()
             text = exposition(
                 store,
                 project=project,
@@ -481,8 +488,20 @@ class AgentsloApp:
                 statuses=statuses,
                 counters=self.counters if principal.key_id is None else None,
                 writer=self.writer,
+                gate_samples=gates.samples(project) if gates is not None else (),
             )
             return 200, text.encode(), CONTENT_TYPE
+
+        await self._read(request, send, run)
+
+    async def gates(self, request: _Request, send: Send) -> None:
+        def run(store: Store, principal: Principal) -> tuple[int, bytes, str]:
+            gates = self._gates()
+            if gates is None:
+                message = "no gates configured; start the server with --gates FILE (docs/gates.md)"
+                return 404, _json_bytes({"error": message}), JSON
+            project = principal.project if principal.key_id is not None else None
+            return 200, _json_bytes(gates.payload(project)), JSON
 
         await self._read(request, send, run)
 
@@ -564,6 +583,7 @@ _ROUTES: Final[dict[str, tuple[str, _Handler]]] = {
     "/v1/outcomes": ("POST", AgentsloApp.outcomes),
     "/v1/report": ("GET", AgentsloApp.report),
     "/v1/slo": ("GET", AgentsloApp.slo),
+    "/v1/gates": ("GET", AgentsloApp.gates),
     "/metrics": ("GET", AgentsloApp.metrics),
     "/healthz": ("GET", AgentsloApp.healthz),
     "/readyz": ("GET", AgentsloApp.readyz),

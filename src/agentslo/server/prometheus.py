@@ -131,6 +131,25 @@ def _run_lines(
     return lines
 
 
+_GATE_HELP: Final = {
+    "agentslo_gate_decision": "1 for the current decision of each regression gate and metric.",
+    "agentslo_gate_p_value": "Always-valid p-value of 'no regression' per gate and metric.",
+    "agentslo_gate_runs": "Runs with data per gate, metric and arm.",
+}
+
+
+def _gate_lines(samples: Sequence[tuple[str, dict[str, str], float]]) -> list[str]:
+    """The regression gates' samples (``agentslo.gate.prometheus_samples``), grouped."""
+    lines: list[str] = []
+    for name, help_text in _GATE_HELP.items():
+        rows = [(labels, value) for n, labels, value in samples if n == name]
+        if not rows:
+            continue
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        lines += [f"{name}{_labels(labels.items())} {_number(value)}" for labels, value in rows]
+    return lines
+
+
 def _slo_lines(statuses: Sequence[SLOStatus], project: str | None) -> list[str]:
     if not statuses:
         return []
@@ -248,10 +267,12 @@ def exposition(
     statuses: Sequence[SLOStatus],
     counters: IngestCounters | None = None,
     writer: Any = None,
+    gate_samples: Sequence[tuple[str, dict[str, str], float]] = (),
 ) -> str:
     """The whole ``/metrics`` page for ``project`` (None: every project)."""
     lines = _run_lines(store, project, histogram_buckets(slos))
     lines += _slo_lines(statuses, project)
+    lines += _gate_lines(gate_samples)
     if counters is not None and writer is not None:
         lines += _ingest_lines(counters, writer)
     return "\n".join(lines) + "\n"
