@@ -30,7 +30,14 @@ def test_public_surface() -> None:
             "import_paths",
         ]
     )
-    assert FORMATS == ("jsonl", "parquet", "tau-bench", "who-and-when")
+    assert FORMATS == (
+        "jsonl",
+        "parquet",
+        "tau-bench",
+        "who-and-when",
+        "openinference-json",
+        "mast",
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +59,7 @@ def test_unknown_format_is_an_error_naming_the_file(store: Store, tmp_path: Path
     assert result.files[0].error == (
         f"{path}: cannot tell the format from the file name (known endings: .jsonl, "
         ".ndjson, .parquet, .json); rename the file or pass "
-        "--format jsonl|parquet|tau-bench|who-and-when"
+        "--format jsonl|parquet|tau-bench|who-and-when|openinference-json|mast"
     )
     assert result.exit_code == 1
 
@@ -69,7 +76,8 @@ def test_format_option_overrides_the_name(store: Store, tmp_path: Path) -> None:
     [
         (
             {"fmt": "xml"},
-            "unknown format 'xml'; use one of: jsonl, parquet, tau-bench, who-and-when",
+            "unknown format 'xml'; use one of: jsonl, parquet, tau-bench, who-and-when, "
+            "openinference-json, mast",
         ),
         (
             {"table": "traces"},

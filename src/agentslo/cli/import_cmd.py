@@ -1,7 +1,8 @@
 """``agentslo import PATH...``: load runs, spans, outcomes and findings from files.
 
 Formats: agentslo JSONL and Parquet (see docs/formats.md), tau-bench result
-files and Who&When logs (see docs/detect.md). Bad records are written to a
+files, Who&When logs, OpenInference JSON span trees (TRAIL) and MAST records
+(see docs/detect.md). Bad records are written to a
 reject file and reported; the good ones are imported. Exit code 0 when
 everything was imported, 1 when any record was rejected or any file could not
 be read, 2 for a usage error.
@@ -109,7 +110,7 @@ def import_(
         list[Path],
         typer.Argument(
             help="Files to import, or folders of them (.jsonl, .ndjson, .parquet, "
-            "tau-bench or Who&When .json).",
+            "tau-bench, Who&When, OpenInference or MAST .json).",
             show_default=False,
         ),
     ],

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
+from agentslo.detect import RATE_MODES
 from agentslo.metrics import GroupMetrics, Report
 
-__all__ = ["fmt_money", "fmt_pct", "fmt_seconds", "report_table"]
+__all__ = ["finding_rates_table", "fmt_money", "fmt_pct", "fmt_seconds", "report_table"]
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
@@ -126,4 +128,17 @@ def report_table(report: Report, *, title: str | None = None) -> Table:
         table.add_section()
     label = ["all"] + [""] * (len(q.keys) - 1) if q.keys else []
     table.add_row(*label, *cells(report.overall), style="bold")
+    return table
+
+
+def finding_rates_table(rows: list[dict[str, Any]], by: Sequence[str]) -> Table:
+    """Finding rates per group (rows of :func:`agentslo.detect.finding_rates`)."""
+    table = Table(title="finding rates (share of analysed runs with a finding)")
+    for column in (*by, "runs", *RATE_MODES):
+        table.add_column(column, justify="left" if column in by else "right")
+    for row in rows:
+        cells = [_key_cell(row[c]) for c in by]
+        cells.append(f"{row['runs']:,}")
+        cells += [fmt_pct(row[r]) for r in RATE_MODES]
+        table.add_row(*cells)
     return table

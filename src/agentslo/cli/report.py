@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agentslo.cli.common import DbOption, JsonOption, console, handle_errors, open_db, print_json
-from agentslo.cli.render import report_table
+from agentslo.cli.render import finding_rates_table, report_table
+from agentslo.detect import RATE_MODES, finding_rates
 from agentslo.durations import parse_duration, parse_instant
 from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_report
 
@@ -58,10 +59,23 @@ def report(
         str | None,
         typer.Option("--as-of", help="Ignore outcomes recorded after this instant."),
     ] = None,
+    findings: Annotated[
+        bool,
+        typer.Option(
+            "--findings",
+            help="Add finding rates per group (loop_rate, unrecovered_fault_rate, "
+            "handoff_loss_rate, claim_gap_rate, ...) from `agentslo detect`.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Success rate with intervals, p50/p95/p99, cost per verified success, claim gap, pass^k."""
+    if findings and bucket:
+        raise ValueError(
+            "--findings gives one rate per group, not per time bucket; leave out --bucket "
+            "or --findings"
+        )
     now = datetime.now()
     chosen = split_list(sources) if sources else ALL_SOURCES if count_claimed else TRUSTED_SOURCES
     query = ReportQuery(
@@ -75,7 +89,39 @@ def report(
     )
     with open_db(db, read_only=True) as store:
         result = fleet_report(store, query)
+        rates: list[dict[str, Any]] = []
+        if findings:
+            rates, overall = (
+                finding_rates(store, keys, since=query.since, until=query.until, project=project)
+                for keys in (query.by, ())
+            )
     if json_output:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if findings:
+            _attach_rates(payload, rates, overall, query.by)
+        print_json(payload)
     else:
         console.print(report_table(result))
+        if findings:
+            console.print(finding_rates_table(rates, query.by))
+
+
+def _rates_of(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A group's finding rates as the report's JSON carries them (``analysed_runs``: the
+    runs the detectors looked at; each rate None when its detector looked at none)."""
+    if row is None:
+        return {"analysed_runs": 0, **dict.fromkeys(RATE_MODES)}
+    return {"analysed_runs": row["runs"], **{rate: row[rate] for rate in RATE_MODES}}
+
+
+def _attach_rates(
+    payload: dict[str, Any],
+    rates: list[dict[str, Any]],
+    overall: list[dict[str, Any]],
+    by: tuple[str, ...],
+) -> None:
+    """Put each group's finding rates under ``finding_rates`` in its report row."""
+    by_key = {tuple(row[c] for c in by): row for row in rates}
+    for group in payload["groups"]:
+        group["finding_rates"] = _rates_of(by_key.get(tuple(group["keys"].get(c) for c in by)))
+    payload["overall"]["finding_rates"] = _rates_of(overall[0] if overall else None)

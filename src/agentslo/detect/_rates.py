@@ -9,8 +9,10 @@ run no detector has seen yet counts neither for nor against a rate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
+from agentslo.model import to_utc_naive
 from agentslo.store import Store
 
 __all__ = ["RATE_MODES", "finding_rates"]
@@ -27,9 +29,20 @@ RATE_MODES: Final[dict[str, tuple[str, str | None]]] = {
 _GROUPS: Final = ("project", "agent", "version", "environment", "suite", "model")
 
 
-def finding_rates(store: Store, by: Sequence[str] = ("agent", "version")) -> list[dict[str, Any]]:
+def finding_rates(
+    store: Store,
+    by: Sequence[str] = ("agent", "version"),
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    project: str | None = None,
+) -> list[dict[str, Any]]:
     """One row per group of ``by`` (run columns) with ``runs`` analysed and each rate of
-    :data:`RATE_MODES` (None where its detector analysed no run of the group)."""
+    :data:`RATE_MODES` (None where its detector analysed no run of the group).
+
+    ``since``/``until`` (exclusive) and ``project`` select runs as ``agentslo report``
+    does, by their start, so that the rates sit next to the report's other numbers.
+    """
     bad = [c for c in by if c not in _GROUPS]
     if bad:
         raise ValueError(f"cannot group finding rates by {bad}; use any of: {', '.join(_GROUPS)}")
@@ -44,12 +57,13 @@ def finding_rates(store: Store, by: Sequence[str] = ("agent", "version")) -> lis
             f"findings f WHERE f.project = d.project AND f.run_id = d.run_id AND "
             f"f.detector = '{detector}'{mode_filter}) THEN d.run_id END) AS \"{rate}_k\""
         )
+    where, params = _selection(since, until, project)
     sql = (
         f"SELECT {keys}, count(DISTINCT d.run_id) AS runs, {', '.join(parts)} "
-        "FROM detect_runs d JOIN runs r USING (project, run_id) "
+        f"FROM detect_runs d JOIN runs r USING (project, run_id){where} "
         f"GROUP BY ALL ORDER BY ALL"
     )
-    cursor = store.con.execute(sql)
+    cursor = store.con.execute(sql, params)
     names = [c[0] for c in cursor.description or []]
     out: list[dict[str, Any]] = []
     for values in cursor.fetchall():
@@ -61,3 +75,19 @@ def finding_rates(store: Store, by: Sequence[str] = ("agent", "version")) -> lis
             item[rate] = k / n if n else None
         out.append(item)
     return out
+
+
+def _selection(
+    since: datetime | None, until: datetime | None, project: str | None
+) -> tuple[str, list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    for condition, value in (
+        ("r.started_at >= ?", to_utc_naive(since) if since else None),
+        ("r.started_at < ?", to_utc_naive(until) if until else None),
+        ("r.project = ?", project),
+    ):
+        if value is not None:
+            conditions.append(condition)
+            params.append(value)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

@@ -33,6 +33,8 @@ from rich.progress import (
 from agentslo.ingest.chunks import Chunk
 from agentslo.ingest.detect import FORMATS, SUFFIXES, detect_format
 from agentslo.ingest.errors import SourceError
+from agentslo.ingest.importers.mast import read_mast
+from agentslo.ingest.importers.openinference import read_openinference
 from agentslo.ingest.importers.tau_bench import StoredStarts, TauBenchOptions, read_tau_bench
 from agentslo.ingest.importers.who_and_when import read_who_and_when
 from agentslo.ingest.jsonl import read_jsonl
@@ -226,6 +228,10 @@ def _chunks(path: Path, display: str, fmt: str, options: _Options) -> Generator[
         )
     if fmt == "who-and-when":
         return read_who_and_when(path, display, batch_rows=options.batch_rows)
+    if fmt == "openinference-json":
+        return read_openinference(path, display, batch_rows=options.batch_rows)
+    if fmt == "mast":
+        return read_mast(path, display, batch_rows=options.batch_rows)
     return read_tau_bench(
         path,
         display,
