@@ -185,6 +185,19 @@ CASES: list[tuple[str, OtlpSpan, dict[str, Any]]] = [
         {"kind": "handoff", "tool": "transfer_to_billing"},
     ),
     (
+        "the OpenAI Agents SDK's agent_handoff belongs to the agent handing over",
+        otel(
+            "agent_handoff OpenAI Agent",
+            {
+                "gen_ai.operation.name": "agent_handoff",
+                "gen_ai.agent.name": "OpenAI Agent",
+                "gen_ai.handoff.from_agent": "triage",
+                "gen_ai.handoff.to_agent": "billing",
+            },
+        ),
+        {"kind": "handoff", "agent": "triage"},
+    ),
+    (
         "a span named handoff is a hand-off",
         otel("Handoff", {"gen_ai.agent.name": "triage"}),
         {"kind": "handoff"},

@@ -60,6 +60,8 @@ _OPERATION_KINDS: Final[dict[str, str]] = {
     "generate_content": "llm",
     "embeddings": "llm",
     "handoff": "handoff",
+    # The OpenAI Agents SDK's instrumentation (opentelemetry-instrumentation-openai-agents-v2).
+    "agent_handoff": "handoff",
 }
 #: openinference.span.kind -> span kind.
 _OPENINFERENCE_KINDS: Final[dict[str, str]] = {
@@ -369,7 +371,9 @@ def _is_handoff_tool(attrs: dict[str, Any]) -> bool:
 
 
 def _agent_name(span: OtlpSpan, attrs: dict[str, Any], kind: str) -> str | None:
-    name = _first(attrs, _AGENT_NAME) or attrs.get("gen_ai.workflow.name")
+    # A hand-off belongs to the agent handing over, whatever agent label the span carries.
+    name = attrs.get("gen_ai.handoff.from_agent") if kind == "handoff" else None
+    name = name or _first(attrs, _AGENT_NAME) or attrs.get("gen_ai.workflow.name")
     if name is None and kind == "agent":
         words = span.name.split(" ", 1)
         name = words[1] if len(words) == 2 and words[0] == "invoke_agent" else span.name
