@@ -10,9 +10,7 @@ the receiver as they went in.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from tests.openai_server import ScriptedServer, chat_completion, scripted_server
 
 from agentslo.store import open_store
 
@@ -31,8 +30,6 @@ instrumentation = pytest.importorskip(
     "opentelemetry.instrumentation.openai_agents",
     reason="pip install -e '.[dev]' (opentelemetry-instrumentation-openai-agents-v2)",
 )
-
-Reply = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _tool_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -58,52 +55,17 @@ def refund_policy(body: dict[str, Any]) -> dict[str, Any]:
         }
     else:
         message = {"role": "assistant", "content": "Refunded order 42."}
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 0,
-        "model": body["model"],
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-    }
-
-
-class ChatServer:
-    """A scripted OpenAI-compatible ``/v1/chat/completions`` endpoint on localhost."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.requests = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.requests += 1
-                payload = json.dumps(reply(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+    return chat_completion(body, message)
 
 
 @pytest.fixture
-def chat() -> Iterator[ChatServer]:
-    server = ChatServer(refund_policy)
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
+def chat() -> Iterator[ScriptedServer]:
+    with scripted_server(refund_policy) as server:
+        yield server
 
 
 def test_openai_agents_sdk_hand_off_and_tool(
-    serve: Callable[..., ThreadServer], keys: dict[str, str], chat: ChatServer, tmp_path: Path
+    serve: Callable[..., ThreadServer], keys: dict[str, str], chat: ScriptedServer, tmp_path: Path
 ) -> None:
     from openai import AsyncOpenAI
 
@@ -138,7 +100,7 @@ def test_openai_agents_sdk_hand_off_and_tool(
     finally:
         instrumentor.uninstrument()
         tp.shutdown()
-    assert chat.requests == 6
+    assert len(chat.requests) == 6
 
     with server.client(keys["a"]) as client:
         report = client.get("/v1/report").json()

@@ -4,13 +4,12 @@ against a local scripted OpenAI-compatible server."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.openai_server import ScriptedServer, chat_completion, scripted_server
 from typer.testing import CliRunner
 
 from agentslo.cli.app import app
@@ -41,81 +40,49 @@ def test_pydantic_ai_test_model_calls_every_tool_with_its_schema(run: Run) -> No
     assert not result.passed  # calling every tool is not solving the task
 
 
-class _Server:
-    """A scripted OpenAI-compatible chat-completions server on localhost."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.requests.append(
-                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                )
-                payload = json.dumps(owner.reply(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = body["messages"]
-        instruction = next(m["content"] for m in messages if m["role"] == "user")
-        calls: dict[str, tuple[str, dict[str, Any]]] = {}
-        steps = []
-        for m in messages:
-            for call in m.get("tool_calls") or []:
-                calls[call["id"]] = (
-                    call["function"]["name"],
-                    json.loads(call["function"]["arguments"]),
-                )
-            if m["role"] == "tool":
-                name, args = calls[m["tool_call_id"]]
-                steps.append((name, args, json.loads(m["content"])))
-        action = next_action(instruction, steps)
-        if isinstance(action, str):
-            message: dict[str, Any] = {"role": "assistant", "content": action}
-        else:
-            name, args = action
-            message = {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": f"call_{len(steps)}",
-                        "type": "function",
-                        "function": {"name": name, "arguments": json.dumps(args)},
-                    }
-                ],
-            }
-        return {
-            "id": "x",
-            "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 200, "completion_tokens": 30, "cost": 0.001},
+def rollback_policy(body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted rollback playbook (``next_action``) as an OpenAI-compatible model."""
+    messages = body["messages"]
+    instruction = next(m["content"] for m in messages if m["role"] == "user")
+    calls: dict[str, tuple[str, dict[str, Any]]] = {}
+    steps = []
+    for m in messages:
+        for call in m.get("tool_calls") or []:
+            calls[call["id"]] = (
+                call["function"]["name"],
+                json.loads(call["function"]["arguments"]),
+            )
+        if m["role"] == "tool":
+            name, args = calls[m["tool_call_id"]]
+            steps.append((name, args, json.loads(m["content"])))
+    action = next_action(instruction, steps)
+    if isinstance(action, str):
+        message: dict[str, Any] = {"role": "assistant", "content": action}
+    else:
+        name, args = action
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{len(steps)}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
+            ],
         }
+    usage = {"prompt_tokens": 200, "completion_tokens": 30, "cost": 0.001}
+    return chat_completion(body, message, usage)
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    s = _Server()
-    thread = threading.Thread(target=s.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield s
-    s.httpd.shutdown()
+def server() -> Iterator[ScriptedServer]:
+    with scripted_server(rollback_policy) as s:
+        yield s
 
 
 def test_openai_loop_against_a_local_server(
-    run: Run, server: _Server, monkeypatch: pytest.MonkeyPatch
+    run: Run, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     (result,) = run(
@@ -137,7 +104,7 @@ def test_openai_loop_against_a_local_server(
 
 
 def test_cli_model_and_base_url_run_the_openai_loop(
-    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-cli")
     args = ["trial", "run", "opsdesk", "--model", "local-model", "--base-url", server.url]
