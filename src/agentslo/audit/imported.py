@@ -182,6 +182,15 @@ class ImportedAudit:
         return self.passable_successes / self.successes if self.successes else None
 
     @property
+    def by_domain(self) -> dict[str, tuple[int, int]]:
+        """Per domain: (passable tasks, classified tasks)."""
+        counts: dict[str, tuple[int, int]] = {}
+        for task in self.tasks:
+            passable, total = counts.get(task.domain, (0, 0))
+            counts[task.domain] = (passable + task.passable, total + 1)
+        return counts
+
+    @property
     def unclassified_successes(self) -> int:
         """Reported successes of readable records attributed to no classified task."""
         return self.successes - sum(t.successes for t in self.tasks)
@@ -201,6 +210,10 @@ class ImportedAudit:
             "passable_successes": self.passable_successes,
             "success_share": self.success_share,
             "unclassified_successes": self.unclassified_successes,
+            "by_domain": {
+                name: {"tasks": total, "passable_tasks": passable}
+                for name, (passable, total) in self.by_domain.items()
+            },
             "passable": [t.to_dict() for t in self.passable],
             "verdicts": [t.to_dict() for t in self.tasks],
             "unclassified": [t.to_dict() for t in self.unclassified],
@@ -499,11 +512,7 @@ def _verdict(
 
 def _why(names: tuple[str, ...], writes: tuple[str, ...], outputs: tuple[str, ...]) -> str:
     if not writes and not outputs:
-        gold = (
-            f"its gold actions only read ({', '.join(dict.fromkeys(names))})"
-            if names
-            else "it has no gold actions"
-        )
+        gold = "its gold actions only read" if names else "it has no gold actions"
         return f"{gold} and it requires no output: the untouched state is the gold state"
     reasons = []
     if writes:

@@ -141,6 +141,9 @@ def _print_report(
         f"{audit.passable_successes:,} ({fmt_pct(audit.success_share)})",
         highlight=False,
     )
+    if len(audit.by_domain) > 1:
+        parts = [f"{name} {n} of {total}" for name, (n, total) in sorted(audit.by_domain.items())]
+        console.print(f"passable by domain: {', '.join(parts)}", highlight=False)
     _print_coverage(audit)
     if store is None:
         console.print("[dim]findings not stored: pass --db or set AGENTSLO_DB[/]")
@@ -153,11 +156,16 @@ def _print_coverage(audit: ImportedAudit) -> None:
         return
     unread = audit.records - audit.records_read
     console.print(
-        f"[yellow]not classified:[/] {len(audit.unclassified):,} tasks, "
-        f"{audit.unclassified_successes:,} reported successes not attributed to a task, "
-        f"{unread:,} unreadable records (details on stderr)",
+        f"[yellow]not classified:[/] {_count(len(audit.unclassified), 'task')}, "
+        f"{_count(audit.unclassified_successes, 'reported success')} not attributed to a "
+        f"task, {_count(unread, 'unreadable record')} (the reasons are on stderr)",
         highlight=False,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{n:,} {noun if n == 1 else plural}"
 
 
 def _print_problems(audit: ImportedAudit) -> None:
