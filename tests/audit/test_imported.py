@@ -484,6 +484,13 @@ def test_run_imported_table_json_and_exit_codes(
     assert exit_code == 2 and "no task could be classified" in err and "record 0" in err
     clean = _write(tmp_path / "clean-airline.json", [record(0, [act("book_reservation")])])
     assert code("tau-bench", clean, domain=None)[0] == 0
+    db = tmp_path / "p.duckdb"
+    assert code("tau-bench", path, domain=None, project=" ") == (
+        2,
+        "error: --project: expected a project name, got an empty one\n",
+    )
+    exit_code, err = code("tau-bench", path, domain=None, db=db, project="x" * 513)
+    assert exit_code == 2 and "field 'project': expected a string of at most 512" in err
 
 
 # -- another benchmark: one registration ---------------------------------------------

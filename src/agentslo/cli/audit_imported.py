@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import ValidationError
 from rich.table import Table
 
 from agentslo.audit import (
@@ -25,6 +26,7 @@ from agentslo.audit import (
 )
 from agentslo.cli.common import console, err_console, print_json
 from agentslo.cli.render import fmt_pct
+from agentslo.ingest.messages import describe_validation_error
 from agentslo.store import StoreError, open_store
 
 __all__ = ["IMPORTED_BENCHMARKS", "imported_benchmarks", "run_imported"]
@@ -51,6 +53,8 @@ def run_imported(
 ) -> int:
     """Audit ``file`` of ``benchmark``, print the result, store the findings when a
     store is named, and return the exit code (0 none passable, 1 some, 2 bad input)."""
+    if not project.strip():
+        return _error("--project: expected a project name, got an empty one")
     try:
         audit = audit_imported(benchmark, file, domain=domain)
     except AuditInputError as exc:
@@ -67,6 +71,8 @@ def run_imported(
     if store is not None:
         try:
             written = _write(store, audit, project)
+        except ValidationError as exc:  # a project name the findings cannot carry
+            return _error(f"--project: {describe_validation_error(exc)}")
         except StoreError as exc:
             return _error(str(exc))
     code = 1 if audit.passable else 0
@@ -121,21 +127,24 @@ def _title(audit: ImportedAudit) -> str:
 def _print_report(
     audit: ImportedAudit, written: int | None, store: Path | None, project: str
 ) -> None:
-    table = Table(title=_title(audit), title_justify="left")
+    table = Table(
+        caption="each passable task's gold actions only read (or there are none) and it "
+        "requires no output, so the untouched state is the gold state",
+        caption_justify="left",
+    )
     table.add_column("task", justify="right")
     table.add_column("domain")
     table.add_column("records", justify="right")
     table.add_column("successes", justify="right")
     table.add_column("gold actions", overflow="fold")
-    table.add_column("why", overflow="fold")
     for task in audit.passable:
         actions = ", ".join(dict.fromkeys(task.actions)) or "(none)"
         records, successes = f"{len(task.records)}", f"{task.successes}"
-        table.add_row(task.task_id, task.domain, records, successes, actions, task.why)
+        table.add_row(task.task_id, task.domain, records, successes, actions)
+    style = "bold red" if audit.passable else "green"
+    console.print(f"[{style}]{_title(audit)}[/]", highlight=False, soft_wrap=True)
     if audit.passable:
         console.print(table)
-    else:
-        console.print(f"[green]{_title(audit)}[/]", highlight=False)
     console.print(
         f"reported successes: {audit.successes:,}; on do-nothing-passable tasks: "
         f"{audit.passable_successes:,} ({fmt_pct(audit.success_share)})",
