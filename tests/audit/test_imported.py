@@ -357,6 +357,26 @@ def test_gold_inherited_by_a_trial_without_it(tmp_path: Path) -> None:
     assert audit.problems[0].message.endswith("counted with task 0 as graded by record 0's gold")
 
 
+def test_a_file_concatenated_with_itself_counts_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "twice.json", SYNTHETIC + SYNTHETIC)
+    twice = audit_imported("tau-bench", path, display="twice.json")
+    once = audit_imported("tau-bench", _write(tmp_path / "once.json", SYNTHETIC))
+    assert twice.tasks == once.tasks and twice.successes == once.successes == 8
+    assert twice.records == 22 and twice.records_read == 11
+    duplicates = [p for p in twice.problems if p.kind == "duplicate"]
+    assert [p.index for p in duplicates] == list(range(11, 22))
+    assert duplicates[0].message == (
+        "twice.json: record 11: task 0 trial 0 again (first in record 0); this copy is left out"
+    )
+    untrialled = [{k: v for k, v in r.items() if k != "trial"} for r in SYNTHETIC[:2]]
+    kept = audit_imported("tau-bench", _write(tmp_path / "airline.json", untrialled))
+    assert kept.tasks[0].records == (0, 1) and not kept.problems
+    assert run_imported("tau-bench", path, domain=None, as_json=False, db=None, project="p") == 1
+    assert "11 repeated records" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -482,6 +502,10 @@ def test_run_imported_table_json_and_exit_codes(
     no_gold = _write(tmp_path / "errors-airline.json", [BAD_RECORDS[4]])
     exit_code, err = code("tau-bench", no_gold, domain=None)
     assert exit_code == 2 and "no task could be classified" in err and "record 0" in err
+    assert code("tau-bench", _write(tmp_path / "empty.json", []), domain=None) == (
+        2,
+        f"error: {tmp_path / 'empty.json'}: holds no records; nothing to audit\n",
+    )
     clean = _write(tmp_path / "clean-airline.json", [record(0, [act("book_reservation")])])
     assert code("tau-bench", clean, domain=None)[0] == 0
     db = tmp_path / "p.duckdb"

@@ -70,8 +70,11 @@ register_rule(TAU_BENCH)
 #: Why a record could not be used as it is: ``unreadable`` (no task id or reward),
 #: ``no_gold`` (no usable gold task), ``domain`` (the domain cannot be told),
 #: ``conflicting_gold`` (another record of the same task id has other gold),
-#: ``unknown_tool`` (a gold action names a tool the rule does not know).
-ProblemKind = Literal["unreadable", "no_gold", "domain", "conflicting_gold", "unknown_tool"]
+#: ``unknown_tool`` (a gold action names a tool the rule does not know), ``duplicate``
+#: (the same task and trial again: the first record is kept).
+ProblemKind = Literal[
+    "unreadable", "no_gold", "domain", "conflicting_gold", "unknown_tool", "duplicate"
+]
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class UnclassifiedTask:
 class ImportedAudit:
     """The result of auditing one result file.
 
+    ``records_read`` counts the records used: readable and not a repeated copy.
     Shares are over what could be classified: ``task_share`` is passable tasks over
     classified tasks; ``success_share`` is the reported successes on passable tasks
     over all reported successes of the readable records, so successes that could
@@ -257,6 +261,7 @@ def audit_imported(
     ctx = _Context(rule, shown)
     records = _read(ctx, raw)
     domains = _domains(ctx, records, forced, path)
+    records = _unique(ctx, records, domains)
     tasks, unclassified = _classify(ctx, records, domains)
     return ImportedAudit(
         benchmark=rule.name,
@@ -279,6 +284,30 @@ def _read(ctx: _Context, raw: Sequence[Any]) -> list[ImportedRecord]:
         except RecordError as exc:
             ctx.report(index, "unreadable", str(exc))
     return records
+
+
+def _unique(
+    ctx: _Context, records: Sequence[ImportedRecord], domains: dict[int, DomainTools]
+) -> list[ImportedRecord]:
+    """The records without repeats of a (domain, task, trial) already seen: a file
+    concatenated with itself must not count its successes twice."""
+    seen: dict[tuple[str | None, str, int], int] = {}
+    kept: list[ImportedRecord] = []
+    for record in records:
+        if record.trial is not None:
+            found = domains.get(record.index)
+            key = (found.name if found else None, record.task_id, record.trial)
+            if key in seen:
+                ctx.report(
+                    record.index,
+                    "duplicate",
+                    f"task {record.task_id} trial {record.trial} again (first in record "
+                    f"{seen[key]}); this copy is left out",
+                )
+                continue
+            seen[key] = record.index
+        kept.append(record)
+    return kept
 
 
 # -- domains ------------------------------------------------------------------------

@@ -114,12 +114,14 @@ class ImportedRecord:
     then says why (missing, malformed). ``domain_hint`` is the domain the record
     names itself, if any; ``tools_seen`` are the tool names it mentions (calls in
     the trajectory, gold actions), which tell the domain when the record does not.
+    ``trial`` (None when the file does not number trials) tells a repeated trial of
+    a task from a copy of the same record.
     """
 
     index: int
     task_id: str
     reward: float
-    trial: int = 0
+    trial: int | None = None
     domain_hint: str | None = None
     tools_seen: tuple[str, ...] = ()
     gold: GoldTask | None = None

@@ -111,7 +111,7 @@ class _Record(BaseModel):
 
     task_id: int
     reward: float
-    trial: NonNegativeInt = 0
+    trial: NonNegativeInt | None = None
     info: dict[str, Any] = Field(default_factory=dict)
     traj: list[Any] | None = None
 

@@ -11,6 +11,7 @@ cannot be audited (no such file, not the format, no record with a gold task).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,12 +60,14 @@ def run_imported(
         audit = audit_imported(benchmark, file, domain=domain)
     except AuditInputError as exc:
         return _error(str(exc))
+    if not audit.records:
+        return _error(f"{audit.source}: holds no records; nothing to audit")
     if not audit.tasks:
         _print_problems(audit)
         return _error(
-            f"{audit.source}: no task could be classified ({audit.records:,} records, "
-            f"{len(audit.problems):,} problems above); the audit needs records that carry "
-            "their gold task"
+            f"{audit.source}: no task could be classified ({_count(audit.records, 'record')}, "
+            f"{_count(len(audit.problems), 'problem')} above); the audit needs records that "
+            "carry their gold task"
         )
     store = db if db is not None else _env_store()
     written: int | None = None
@@ -161,13 +164,18 @@ def _print_report(
 
 
 def _print_coverage(audit: ImportedAudit) -> None:
-    if audit.records_read == audit.records and not audit.unclassified:
+    kinds = Counter(p.kind for p in audit.problems)
+    if not (audit.unclassified or kinds["unreadable"] or kinds["duplicate"]):
         return
-    unread = audit.records - audit.records_read
+    parts = [
+        _count(len(audit.unclassified), "task"),
+        f"{_count(audit.unclassified_successes, 'reported success')} not attributed to a task",
+        _count(kinds["unreadable"], "unreadable record"),
+    ]
+    if kinds["duplicate"]:
+        parts.append(_count(kinds["duplicate"], "repeated record"))
     console.print(
-        f"[yellow]not classified:[/] {_count(len(audit.unclassified), 'task')}, "
-        f"{_count(audit.unclassified_successes, 'reported success')} not attributed to a "
-        f"task, {_count(unread, 'unreadable record')} (the reasons are on stderr)",
+        f"[yellow]not classified:[/] {', '.join(parts)} (the reasons are on stderr)",
         highlight=False,
     )
 
