@@ -343,6 +343,12 @@ def test_bad_records_are_reported_and_good_ones_kept(tmp_path: Path) -> None:
         ("13", True, (14,)),
     ]
     assert audit.records == 15 and audit.records_read == 11
+    assert audit.problem_counts == {
+        "unreadable": 4,
+        "no_gold": 7,
+        "unknown_tool": 1,
+        "conflicting_gold": 1,
+    }
     assert {t.task_id for t in audit.unclassified} == {"4", "5", "6", "7", "8", "9", "10", "11"}
     # readable successes: records 5-14 have reward 1 (10), record 4 has 0; two on passable tasks
     assert audit.successes == 10 and audit.passable_successes == 2
@@ -374,7 +380,7 @@ def test_a_file_concatenated_with_itself_counts_once(
     kept = audit_imported("tau-bench", _write(tmp_path / "airline.json", untrialled))
     assert kept.tasks[0].records == (0, 1) and not kept.problems
     assert run_imported("tau-bench", path, domain=None, as_json=False, db=None, project="p") == 1
-    assert "11 repeated records" in capsys.readouterr().out
+    assert "record problems: 1 of unknown domain, 11 repeated" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -454,9 +460,10 @@ def test_run_imported_table_json_and_exit_codes(
     assert "4 of 9 tasks (44.4%) passable by a do-nothing agent" in shown.out
     assert "reported successes: 8; on do-nothing-passable tasks: 3 (37.5%)" in shown.out
     assert "passable by domain: airline 2 of 4, retail 2 of 5" in shown.out
-    assert "1 task, 1 reported success not attributed to a task, 0 unreadable records" in (
+    assert "not classified: 1 task; 1 reported success not attributed to a classified task" in (
         shown.out
     )
+    assert "record problems: 1 of unknown domain (the reasons are on stderr)" in shown.out
     assert "findings not stored: pass --db or set AGENTSLO_DB" in shown.out
     assert "domain: " in shown.err and "record 10: cannot tell the domain" in shown.err
     assert not list(tmp_path.glob("*.duckdb"))
@@ -468,8 +475,8 @@ def test_run_imported_table_json_and_exit_codes(
     assert set(payload) == {
         "benchmark", "file", "domain_override", "records", "records_read", "tasks",
         "passable_tasks", "task_share", "successes", "passable_successes", "success_share",
-        "unclassified_successes", "by_domain", "passable", "verdicts", "unclassified", "problems",
-        "findings", "exit_code",
+        "unclassified_successes", "by_domain", "passable", "verdicts", "unclassified",
+        "problem_counts", "problems", "findings", "exit_code",
     }  # fmt: skip
     assert payload["passable_tasks"] == 4 and payload["success_share"] == 0.375
     assert payload["passable"][0] == {

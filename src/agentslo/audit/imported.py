@@ -195,6 +195,14 @@ class ImportedAudit:
         return counts
 
     @property
+    def problem_counts(self) -> dict[str, int]:
+        """How many records had each kind of problem (kinds without any left out)."""
+        counts: dict[str, int] = {}
+        for problem in self.problems:
+            counts[problem.kind] = counts.get(problem.kind, 0) + 1
+        return counts
+
+    @property
     def unclassified_successes(self) -> int:
         """Reported successes of readable records attributed to no classified task."""
         return self.successes - sum(t.successes for t in self.tasks)
@@ -221,6 +229,7 @@ class ImportedAudit:
             "passable": [t.to_dict() for t in self.passable],
             "verdicts": [t.to_dict() for t in self.tasks],
             "unclassified": [t.to_dict() for t in self.unclassified],
+            "problem_counts": self.problem_counts,
             "problems": [
                 {"index": p.index, "kind": p.kind, "message": p.message} for p in self.problems
             ],
@@ -238,6 +247,10 @@ class _Context:
     def report(self, index: int, kind: ProblemKind, message: str) -> None:
         full = f"{self.display}: record {index}: {message}"
         self.problems.append(RecordProblem(index, kind, full))
+
+    def forget(self, index: int) -> None:
+        """Drop the problems reported for record ``index`` (it is reported otherwise)."""
+        self.problems = [p for p in self.problems if p.index != index]
 
 
 def audit_imported(
@@ -298,6 +311,7 @@ def _unique(
             found = domains.get(record.index)
             key = (found.name if found else None, record.task_id, record.trial)
             if key in seen:
+                ctx.forget(record.index)  # a copy is reported once, as a copy
                 ctx.report(
                     record.index,
                     "duplicate",

@@ -11,7 +11,6 @@ cannot be audited (no such file, not the format, no record with a gold task).
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any, Final
 
@@ -163,21 +162,34 @@ def _print_report(
         console.print(f"{written:,} findings written to {store} (project {project})")
 
 
+#: How the summary line names the records of each problem kind.
+_PROBLEM_LABELS: Final = {
+    "no_gold": "without a usable gold task",
+    "unreadable": "unreadable",
+    "domain": "of unknown domain",
+    "unknown_tool": "naming an unknown tool",
+    "conflicting_gold": "with conflicting gold",
+    "duplicate": "repeated",
+}
+
+
 def _print_coverage(audit: ImportedAudit) -> None:
-    kinds = Counter(p.kind for p in audit.problems)
-    if not (audit.unclassified or kinds["unreadable"] or kinds["duplicate"]):
-        return
-    parts = [
-        _count(len(audit.unclassified), "task"),
-        f"{_count(audit.unclassified_successes, 'reported success')} not attributed to a task",
-        _count(kinds["unreadable"], "unreadable record"),
-    ]
-    if kinds["duplicate"]:
-        parts.append(_count(kinds["duplicate"], "repeated record"))
-    console.print(
-        f"[yellow]not classified:[/] {', '.join(parts)} (the reasons are on stderr)",
-        highlight=False,
-    )
+    if audit.unclassified or audit.unclassified_successes:
+        console.print(
+            f"[yellow]not classified:[/] {_count(len(audit.unclassified), 'task')}; "
+            f"{_count(audit.unclassified_successes, 'reported success')} not attributed "
+            "to a classified task",
+            highlight=False,
+        )
+    counts = audit.problem_counts
+    if counts:
+        parts = [
+            f"{counts[kind]:,} {label}" for kind, label in _PROBLEM_LABELS.items() if kind in counts
+        ]
+        console.print(
+            f"[yellow]record problems:[/] {', '.join(parts)} (the reasons are on stderr)",
+            highlight=False,
+        )
 
 
 def _count(n: int, noun: str) -> str:
