@@ -256,6 +256,10 @@ def test_domain_from_file_name_override_and_unknown(tmp_path: Path) -> None:
     assert "names domain 'telecom', which the tau-bench rule does not cover" in (
         fork.problems[0].message
     )
+    legacy = record(0, [act("get_user_details", user_id="u")], called=[])
+    legacy["traj"].insert(2, {"role": "assistant", "function_call": {"name": "get_order_details"}})
+    old_format = audit_imported("tau-bench", _write(tmp_path / "old.json", [legacy]))
+    assert old_format.tasks[0].domain == "retail"
     both = record(0, [act("book_reservation"), act("cancel_pending_order")])
     mixed = audit_imported("tau-bench", _write(tmp_path / "mixed.json", [both]))
     assert "several domains (airline: book_reservation; retail: cancel_pending_order)" in (

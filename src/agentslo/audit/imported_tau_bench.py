@@ -148,7 +148,10 @@ def _trajectory_tools(traj: list[Any] | None) -> Iterator[str]:
             name = function.get("name") if isinstance(function, dict) else None
             if isinstance(name, str) and name:
                 yield name
-        if message.get("role") == "tool" and isinstance(message.get("name"), str):
+        legacy = message.get("function_call")  # the pre-tool_calls OpenAI format
+        if isinstance(legacy, dict) and isinstance(legacy.get("name"), str):
+            yield legacy["name"]
+        if message.get("role") in ("tool", "function") and isinstance(message.get("name"), str):
             yield message["name"]
 
 
