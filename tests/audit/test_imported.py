@@ -416,7 +416,11 @@ def test_findings_have_stable_ids_and_replace_in_the_store(
     assert len({f.finding_id for f in findings}) == 4
     other_project = imported_findings(audit, project="team-b")
     assert not {f.finding_id for f in findings} & {f.finding_id for f in other_project}
-    by_task = {(f.evidence["domain"], f.evidence["task_id"]): f for f in findings}  # type: ignore[index]
+    evidence = {f.finding_id: f.evidence for f in findings}
+    assert all(isinstance(e, dict) for e in evidence.values())
+    by_task = {
+        (e["domain"], e["task_id"]): f for f in findings if isinstance(e := f.evidence, dict)
+    }
     assert (
         by_task["retail", "4"].severity == "medium" and by_task["airline", "0"].severity == "high"
     )
@@ -432,7 +436,10 @@ def test_findings_have_stable_ids_and_replace_in_the_store(
         "file": "results.json",
         "task_id": "0",
         "domain": "airline",
-        "why": by_task["airline", "0"].evidence["why"],  # type: ignore[index]
+        "why": (
+            "its gold actions only read and it requires no output: the untouched state is the "
+            "gold state"
+        ),
         "class": "V6",
         "gold_actions": ["get_reservation_details", "transfer_to_human_agents"],
         "records": 2,
