@@ -93,3 +93,30 @@ def test_server_surface_resolves() -> None:
     assert "create_app" in agentslo.server.__all__ and "ServerConfig" in agentslo.server.__all__
     for name in agentslo.server.__all__:
         assert hasattr(agentslo.server, name), f"agentslo.server.{name}"
+
+
+def test_audit_imported_surface() -> None:
+    import agentslo.audit
+
+    imported = {
+        "AuditInputError",
+        "DomainTools",
+        "GoldAction",
+        "GoldTask",
+        "ImportedAudit",
+        "ImportedRecord",
+        "ImportedRule",
+        "RecordError",
+        "RecordProblem",
+        "TaskVerdict",
+        "UnclassifiedTask",
+        "audit_imported",
+        "imported_findings",
+        "imported_rule",
+        "register_rule",
+        "registered_benchmarks",
+        "unregister_rule",
+    }
+    assert imported <= set(agentslo.audit.__all__)
+    for name in agentslo.audit.__all__:
+        assert hasattr(agentslo.audit, name), f"agentslo.audit.{name}"

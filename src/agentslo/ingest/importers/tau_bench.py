@@ -50,6 +50,7 @@ __all__ = [
     "TauBenchResult",
     "convert",
     "default_suite",
+    "load_results",
     "read_tau_bench",
     "run_id_for",
 ]
@@ -349,7 +350,13 @@ def _base_time(path: Path, options: TauBenchOptions) -> datetime:
     return mtime.replace(tzinfo=None)
 
 
-def _load(path: Path, display: str) -> list[Any]:
+def load_results(path: Path, display: str) -> list[Any]:
+    """The raw records of a tau-bench results file (a JSON list), unvalidated.
+
+    Raises ``SourceError`` naming ``display`` when the file is not UTF-8 JSON or
+    not a list; the records themselves are checked by whoever reads them (the
+    importer here, the audit of imported results in ``agentslo.audit``).
+    """
     try:
         data = json.loads(path.read_bytes())
     except json.JSONDecodeError as exc:
@@ -388,7 +395,7 @@ def read_tau_bench(
     runs keep them, so that a re-import (after the file's time changed, or with
     another ``--started-at``) replaces runs and spans instead of adding copies.
     """
-    records = _load(path, display)
+    records = load_results(path, display)
     suite = options.suite or default_suite(path)
     agent = options.agent or DEFAULT_AGENT
     base = _base_time(path, options)

@@ -1,0 +1,41 @@
+"""Audits that prove an evaluation cannot be gamed, including imported benchmark results."""
+
+from agentslo.audit.imported import (
+    AuditInputError,
+    DomainTools,
+    GoldAction,
+    GoldTask,
+    ImportedAudit,
+    ImportedRecord,
+    ImportedRule,
+    RecordError,
+    RecordProblem,
+    TaskVerdict,
+    UnclassifiedTask,
+    audit_imported,
+    imported_findings,
+    imported_rule,
+    register_rule,
+    registered_benchmarks,
+    unregister_rule,
+)
+
+__all__ = [
+    "AuditInputError",
+    "DomainTools",
+    "GoldAction",
+    "GoldTask",
+    "ImportedAudit",
+    "ImportedRecord",
+    "ImportedRule",
+    "RecordError",
+    "RecordProblem",
+    "TaskVerdict",
+    "UnclassifiedTask",
+    "audit_imported",
+    "imported_findings",
+    "imported_rule",
+    "register_rule",
+    "registered_benchmarks",
+    "unregister_rule",
+]
