@@ -17,7 +17,7 @@ from tests.detect.looping import fleet
 from typer.testing import CliRunner
 
 from agentslo.cli.app import app
-from agentslo.detect import run_detectors
+from agentslo.detect import finding_rates, run_detectors
 from agentslo.gate import (
     DEFAULT_MARGINS,
     ArmRuns,
@@ -179,7 +179,11 @@ def test_store_gate_flags_the_version_whose_loop_rate_rose(store_path: Path) -> 
     by = {m.metric: m for m in result.metrics}
     assert result.decision == "regressed"
     assert by["loop_rate"].decision == "regressed"
-    assert by["loop_rate"].estimate == pytest.approx(0.3 - 0.02, abs=0.01)
+    with open_store(store_path, read_only=True) as store:
+        rates = {row["version"]: row["loop_rate"] for row in finding_rates(store, ("version",))}
+    assert (rates["v1"], rates["v2"], rates["v3"], rates.get("v4")) == (0.02, 0.3, 0.02, None)
+    # the gate's estimate is the difference of the rates `report --findings` shows
+    assert by["loop_rate"].estimate == pytest.approx(rates["v2"] - rates["v1"])
     assert by["success"].decision == "continue"  # every run succeeded: only the loops regress
     assert by["loop_rate"].alpha == pytest.approx(0.025)
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from agentslo.cli.app import app
 from agentslo.detect import DETECTORS, RATE_MODES, run_detectors
 from agentslo.metrics import FINDING_RATES
+from agentslo.model import Finding
 from agentslo.slo import (
     FINDING_QUERIES,
     RATIO_QUERIES,
@@ -153,20 +154,27 @@ def test_counts_by_hand_with_filters_modes_and_an_explicit_total(tmp_path: Path)
         store.write_records(records)
         run_detectors(store, ["loops", "recovery"])
         store.write_records(run_records("late", start, loops=True))  # not analysed
+        store.write_records(  # recovery findings: only unrecovered_fault is that rate's mode
+            [
+                Finding(finding_id="f1", run_id="a2", detector="recovery", mode="stuck"),
+                Finding(
+                    finding_id="f2", run_id="a4", detector="recovery", mode="unrecovered_fault"
+                ),
+            ]
+        )
     status, _ = _firing(path, _spec(tmp_path, loop_slo()))
     assert (status.good, status.total) == (3, 5)  # a1..a5; not billing, trial, old, late
-    only_v2 = loop_slo(
-        "v2-loops", filter={"agent": "support"}
-    )  # total narrowed to v2 (bad counted within it)
-    only_v2["spec"]["indicator"]["spec"]["ratioMetric"]["total"] = source(
-        "finished", filter={"version": "v2"}
-    )
+    # an explicit total narrows the analysed runs to v2 (the bad runs are counted within it)
+    only_v2 = loop_slo("v2-loops", filter={"agent": "support"})
+    total = source("finished", filter={"version": "v2"})
+    only_v2["spec"]["indicator"]["spec"]["ratioMetric"]["total"] = total
     status, _ = _firing(path, _spec(tmp_path, only_v2))
     assert (status.good, status.total) == (2, 3)
-    # a rate of another detector, which ran and found nothing: all analysed runs good
+    # another detector's rate, over all its analysed runs: a4's unrecovered fault is
+    # bad, a2's `stuck` finding is not this rate's mode
     faults = slo_doc("faults", {"ratioMetric": {"bad": source("unrecovered_fault_rate")}})
     status, _ = _firing(path, _spec(tmp_path, faults))
-    assert (status.good, status.total) == (7, 7)
+    assert (status.good, status.total) == (6, 7)
 
 
 def test_timeslices_over_a_finding_rate(tmp_path: Path, db: Path) -> None:
@@ -258,4 +266,4 @@ def test_rules_refuse_finding_rate_slos_by_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["slo", "rules", str(spec)])
     assert result.exit_code == 2
     assert "cannot export finding-rate SLOs" in result.output
-    assert "agentslo serve --slo" in result.output
+    assert "Evaluate them with `agentslo slo check` after `agentslo detect`" in result.output

@@ -255,9 +255,8 @@ def _refuse_finding_rates(slos: Sequence[SLOSpec]) -> None:
         f"cannot export finding-rate SLOs as Prometheus rules: {named}. Findings come "
         "from `agentslo detect` over stored traces, and /metrics exports no counter of "
         "them, so Prometheus cannot compute these error ratios. Evaluate them with "
-        "`agentslo slo check`, or configure them in `agentslo serve --slo`, whose "
-        "/metrics exposes agentslo_slo_burn_rate and agentslo_slo_alert_firing for "
-        "every SLO; give `slo rules` the other SLO files only"
+        "`agentslo slo check` after `agentslo detect` (on a schedule: it exits 1 when "
+        "an alert pages), and give `slo rules` the other SLO files only"
     )
 
 
