@@ -141,7 +141,8 @@ class MetricQuery:
     ``cost_known`` or a finding rate of :data:`FINDING_QUERIES` (runs with a finding
     of that rate's mode), ``duration_below``/``cost_below`` in a spec becoming
     ``duration``/``cost`` with ``op="lte"``. ``op``/``threshold`` (seconds or USD)
-    apply to the duration and cost queries; ``filter`` maps a run column to the values it may take.
+    apply to the duration and cost queries; ``filter`` maps a run column to the
+    values it may take.
     """
 
     query: str
