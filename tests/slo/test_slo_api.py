@@ -17,6 +17,7 @@ def test_surface() -> None:
             "COST_BUCKETS",
             "DURATION_BUCKETS",
             "FILTER_FIELDS",
+            "FINDING_QUERIES",
             "METRICS",
             "RATIO_QUERIES",
             "THRESHOLD_OPS",

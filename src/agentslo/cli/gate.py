@@ -24,6 +24,7 @@ from agentslo.gate import (
     parse_metric,
     parse_selector,
 )
+from agentslo.metrics import FINDING_RATES
 from agentslo.store import Store, StoreError, default_path
 
 __all__ = ["gate", "gate_markdown", "gate_table"]
@@ -45,7 +46,9 @@ def _interval(m: MetricResult) -> str:
 
 
 def _margin(m: MetricResult) -> str:
-    return f"{m.margin * 100:.0f} pts" if m.kind == "difference" else f"+{m.margin * 100:.0f}%"
+    if m.metric in FINDING_RATES:  # the tolerated rise of the rate
+        return f"+{m.margin * 100:g} pts"
+    return f"{m.margin * 100:g} pts" if m.kind == "difference" else f"+{m.margin * 100:g}%"
 
 
 def _more(m: MetricResult) -> str:
@@ -102,7 +105,8 @@ def gate_markdown(result: GateResult) -> str:
         "",
         f"<sub>Always-valid sequential test (agentslo): false `regressed` or `safe` at most "
         f"{s.alpha:g} across all metrics, however often this gate is re-run. "
-        "Success is a difference in rate; other metrics are candidate / baseline.</sub>",
+        "Success and finding rates are differences in rate (candidate - baseline); "
+        "other metrics are candidate / baseline.</sub>",
     ]
     return "\n".join(lines) + "\n"
 
@@ -131,15 +135,19 @@ def gate(
         list[str],
         typer.Option(
             "--metric",
-            help="Repeatable: success, cost_per_success, p50|p95|p99:duration|cost|steps|tokens.",
+            help="Repeatable: success, cost_per_success, p50|p95|p99:duration|cost|steps|tokens, "
+            "or a finding rate from `agentslo detect`: "
+            + ", ".join(FINDING_RATES)
+            + " (a higher rate is a regression).",
         ),
     ],
     margin: Annotated[
         list[str] | None,
         typer.Option(
             "--margin",
-            help="Repeatable metric=value in [0, 1): tolerated drop in success (0.02 = 2 points) "
-            "or relative increase (0.1 = 10%). Defaults: success 0.02, others 0.1.",
+            help="Repeatable metric=value in [0, 1): tolerated drop in success (0.02 = 2 points), "
+            "rise of a finding rate (0.01 = 1 point) or relative increase (0.1 = 10%). "
+            "Defaults: success 0.02, finding rates 0.01, others 0.1.",
         ),
     ] = None,
     alpha: Annotated[float, typer.Option(help="Family-wise error rate across the metrics.")] = 0.05,

@@ -12,20 +12,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from agentslo.metrics import FINDING_RATES
 from agentslo.model import to_utc_naive
 from agentslo.store import Store
 
 __all__ = ["RATE_MODES", "finding_rates"]
 
-#: Rate name -> (detector, mode or None for any mode of the detector).
-RATE_MODES: Final[dict[str, tuple[str, str | None]]] = {
-    "loop_rate": ("loops", None),
-    "unrecovered_fault_rate": ("recovery", "unrecovered_fault"),
-    "handoff_loss_rate": ("handoff", None),
-    "claim_gap_rate": ("claims", None),
-    "drift_rate": ("drift", None),
-    "premature_end_rate": ("termination", "open_subgoal"),
-}
+#: Rate name -> (detector, mode or None for any mode of the detector): the metric
+#: definitions of :data:`agentslo.metrics.FINDING_RATES`, which SLOs and gates use too.
+RATE_MODES: Final[dict[str, tuple[str, str | None]]] = FINDING_RATES
 _GROUPS: Final = ("project", "agent", "version", "environment", "suite", "model")
 
 

@@ -1,7 +1,8 @@
 """Regression gates: always-valid sequential tests that decide whether a change may ship.
 
 ``evaluate_gate(store, GateSpec(...))`` compares a candidate arm of runs with a
-baseline arm on success, percentiles and cost per success and answers
+baseline arm on success, finding rates (``loop_rate``...), percentiles and cost per
+success and answers
 ``regressed``, ``safe`` or ``continue`` per metric and overall, with an
 always-valid interval and p-value that stay honest however often it is looked at
 (see docs/gates.md). ``evaluate_gates(store, "gates.yaml")`` does it for every

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agentslo.gate._spec import GateSpec, Selector
-from agentslo.metrics import runs_with_index
+from agentslo.metrics import runs_with_finding_flags, runs_with_index
 from agentslo.model import to_utc_naive
 
 __all__ = ["ArmRuns", "load_arms"]
@@ -23,7 +23,9 @@ class ArmRuns:
     """Both arms' runs merged in start order: ``arm`` 0 baseline, 1 candidate.
 
     ``success`` is 1/0 for runs with an effective outcome and nan without; the
-    measures are nan where missing.
+    measures are nan where missing. Each finding rate the gate names (``loop_rate``)
+    is a column too: 1/0 for runs its detector analysed (with / without the
+    finding), nan for runs not analysed yet.
     """
 
     arm: npt.NDArray[np.int64]
@@ -61,7 +63,10 @@ def load_arms(store: Any, spec: GateSpec) -> ArmRuns:
         arm=ibis.ifelse(in_base, 0, 1), _both=(in_base & in_cand).cast("int8")
     )
     t = runs_with_index(selected, store.table("run_outcomes"), sources=spec.sources)
-    t = t.select("arm", "_both", "run_id", *_COLUMNS).order_by(["started_at", "run_id"])
+    rates = [m.name for m in spec.metrics if m.kind == "finding_rate"]
+    if rates:
+        t = runs_with_finding_flags(t, store.table("detect_runs"), store.table("findings"), rates)
+    t = t.select("arm", "_both", "run_id", *_COLUMNS, *rates).order_by(["started_at", "run_id"])
     table = t.to_pyarrow()
     both = int(np.asarray(table.column("_both").to_numpy(zero_copy_only=False)).sum())
     if both:
@@ -84,7 +89,7 @@ def load_arms(store: Any, spec: GateSpec) -> ArmRuns:
         name: np.asarray(
             table.column(name).cast("double").fill_null(float("nan")).to_numpy(), np.float64
         )
-        for name in _COLUMNS[1:]
+        for name in (*_COLUMNS[1:], *rates)
     }
     started = np.asarray(table.column("started_at").to_numpy(zero_copy_only=False))
     return ArmRuns(arm, started, columns)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from agentslo.gate._data import ArmRuns, load_arms
 from agentslo.gate._spec import MIN_RUNS_FOR_SAFE, GateSpec, Metric
-from agentslo.metrics import MEASURES
+from agentslo.metrics import FINDING_RATES, MEASURES
 from agentslo.stats import (
     Pairing,
     RatioSums,
@@ -51,8 +51,10 @@ EXIT_CODES: Final = {"safe": 0, "regressed": 1, "continue": 3}
 class MetricResult:
     """One metric's verdict with the numbers behind it.
 
-    ``estimate``, ``low``, ``high``: for ``success`` the difference candidate -
-    baseline in success rate; for the others the ratio candidate / baseline.
+    ``estimate``, ``low``, ``high``: for ``success`` and the finding rates
+    (``loop_rate``...) the difference candidate - baseline in the rate (``kind``
+    ``difference``; a finding rate that rose is positive); for the others the ratio
+    candidate / baseline.
     The interval is always-valid at the metric's alpha on each side. ``p_value``
     is the always-valid p-value of "no regression". ``runs`` counts runs with
     data for the metric per arm; ``projected_runs`` (``continue`` only) is a rough
@@ -136,15 +138,60 @@ def _decide(regressed: bool, safe: bool, runs: dict[str, int]) -> str:
 def _success(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> MetricResult:
     y = data.columns["success"]
     has = ~np.isnan(y)
-    arm, x = data.arm[has], y[has]
-    runs = {"baseline": int((arm == 0).sum()), "candidate": int((arm == 1).sum())}
-    if min(runs.values()) == 0:
-        empty = "baseline" if runs["baseline"] == 0 else "candidate"
+    empty = _empty_arm(data.arm[has])
+    if empty is not None:
         raise ValueError(
             f"metric success has no data in the {empty} arm: none of its runs has an "
             "attested outcome from the counted sources; wait for verdicts, or count "
             "judge verdicts too"
         )
+    return _paired_rate(data, metric, y, alpha, margin, higher_is_worse=False)
+
+
+def _finding_rate(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> MetricResult:
+    y = data.columns[metric.name]
+    has = ~np.isnan(y)
+    empty = _empty_arm(data.arm[has])
+    if empty is not None:
+        detector = FINDING_RATES[metric.name][0]
+        raise ValueError(
+            f"metric {metric.name} has no data in the {empty} arm: the {detector} detector "
+            f"has analysed none of its runs; run `agentslo detect --detector {detector}` "
+            "first (runs not analysed yet are left out, not counted as clean)"
+        )
+    return _paired_rate(data, metric, y, alpha, margin, higher_is_worse=True)
+
+
+def _empty_arm(arm: npt.NDArray[np.int64]) -> str | None:
+    """The first arm with no run in ``arm`` (``baseline``/``candidate``), or None."""
+    for index, label in enumerate(("baseline", "candidate")):
+        if not (arm == index).any():
+            return label
+    return None
+
+
+def _paired_rate(
+    data: ArmRuns,
+    metric: Metric,
+    y: npt.NDArray[np.float64],
+    alpha: float,
+    margin: float,
+    *,
+    higher_is_worse: bool,
+) -> MetricResult:
+    """The always-valid one-sided test on a 0/1 column (nan: no data yet), paired by
+    arrival rank (Waudby-Smith & Ramdas 2023; see :mod:`agentslo.stats.betting`).
+
+    The test is run on the good side of the column: success as it is, a finding
+    rate as 1 - flag (the share of runs *without* the finding), so a regression is
+    always the good share falling and ``safe`` its drop staying under the margin.
+    The estimate and interval are reported for the column itself (a finding rate's
+    rise is positive).
+    """
+    has = ~np.isnan(y)
+    arm = data.arm[has]
+    x = 1.0 - y[has] if higher_is_worse else y[has]
+    runs = {"baseline": int((arm == 0).sum()), "candidate": int((arm == 1).sum())}
     _, diffs = pair_arms(Pairing(), arm, x)
     watch = (0.0, -margin) if margin > 0 else (0.0,)
     state = update_betting_cs(betting_cs(watch=watch), diffs)
@@ -152,16 +199,15 @@ def _success(data: ArmRuns, metric: Metric, alpha: float, margin: float) -> Metr
     evidence_worse = state.log_evidence(0.0, "below")
     evidence_safe = state.log_evidence(-margin, "above")
     low, high = state.bounds(alpha)
-    pa = float(x[arm == 0].mean())
-    pb = float(x[arm == 1].mean())
-    estimate = pb - pa
+    estimate = float(x[arm == 1].mean()) - float(x[arm == 0].mean())
     decision = _decide(evidence_worse >= threshold, evidence_safe >= threshold, runs)
+    sign = -1.0 if higher_is_worse else 1.0  # (+ 0.0 turns a flipped -0.0 into 0.0)
     result = MetricResult(
         metric=metric.name,
         decision=decision,
-        estimate=estimate,
-        low=low,
-        high=high,
+        estimate=sign * estimate + 0.0,
+        low=min(sign * low, sign * high) + 0.0,
+        high=max(sign * low, sign * high) + 0.0,
         p_value=min(1.0, math.exp(-evidence_worse)),
         alpha=alpha,
         margin=margin,
@@ -350,6 +396,7 @@ def _cost_per_success(data: ArmRuns, metric: Metric, alpha: float, margin: float
 
 _EVALUATORS: Final = {
     "success": _success,
+    "finding_rate": _finding_rate,
     "quantile": _quantile,
     "cost_per_success": _cost_per_success,
 }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from agentslo.metrics import GROUP_COLUMNS, MEASURES, TRUSTED_SOURCES, check_sources
+from agentslo.metrics import FINDING_RATES, GROUP_COLUMNS, MEASURES, TRUSTED_SOURCES, check_sources
 
 __all__ = [
     "DEFAULT_MARGINS",
@@ -25,11 +25,21 @@ __all__ = [
 #: the ratio and percentile sequences are asymptotic, and a verdict of "no worse"
 #: on a few dozen runs would be a promise the data cannot keep.
 MIN_RUNS_FOR_SAFE: Final = 200
-#: Margins when none is given: success may drop by 2 points; a percentile or the
-#: cost per success may grow by 10%.
-DEFAULT_MARGINS: Final = {"success": 0.02, "quantile": 0.10, "cost_per_success": 0.10}
+#: Margins when none is given: success may drop by 2 points; a finding rate may rise
+#: by 1 point (finding rates are small: 2% -> 4% is a doubling, not noise); a
+#: percentile or the cost per success may grow by 10%.
+DEFAULT_MARGINS: Final = {
+    "success": 0.02,
+    "finding_rate": 0.01,
+    "quantile": 0.10,
+    "cost_per_success": 0.10,
+}
 _QUANTILE: Final = re.compile(r"^p(\d{1,2}(?:\.\d+)?):(\w+)$")
-METRIC_HELP: Final = "success, cost_per_success, or p50|p95|p99:duration|cost|steps|tokens"
+METRIC_HELP: Final = (
+    "success, cost_per_success, p50|p95|p99:duration|cost|steps|tokens, or a finding rate ("
+    + ", ".join(FINDING_RATES)
+    + ")"
+)
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,11 @@ def parse_selector(text: str | Mapping[str, object], *, arm: str = "arm") -> Sel
 
 @dataclass(frozen=True)
 class Metric:
-    """One gated metric: ``success``, ``cost_per_success`` or a percentile of a measure."""
+    """One gated metric: ``success``, ``cost_per_success``, a percentile of a measure, or
+    a finding rate (``loop_rate``...: the share of analysed runs with that finding)."""
 
     name: str
-    kind: str  # "success" | "quantile" | "cost_per_success"
+    kind: str  # "success" | "finding_rate" | "quantile" | "cost_per_success"
     measure: str | None = None
     quantile: float | None = None
 
@@ -92,6 +103,8 @@ def parse_metric(text: str) -> Metric:
         return Metric(name, "success")
     if name == "cost_per_success":
         return Metric(name, "cost_per_success")
+    if name in FINDING_RATES:
+        return Metric(name, "finding_rate")
     match = _QUANTILE.match(name)
     if match and match.group(2) in MEASURES:
         q = float(match.group(1)) / 100.0
@@ -105,9 +118,9 @@ class GateSpec:
     """A regression gate: is ``candidate`` no worse than ``baseline`` on every metric?
 
     ``margins`` maps metric names to the tolerated worsening: an absolute drop in
-    success rate, a relative increase (0.10 = 10%) of a percentile or of the cost
-    per success; each in [0, 1). ``alpha`` is the family-wise error rate across the
-    metrics (Bonferroni). Runs start at ``since`` (None: all).
+    success rate, an absolute rise of a finding rate, a relative increase (0.10 =
+    10%) of a percentile or of the cost per success; each in [0, 1). ``alpha`` is
+    the family-wise error rate across the metrics (Bonferroni). Runs start at ``since`` (None: all).
     """
 
     baseline: Selector
@@ -136,7 +149,8 @@ class GateSpec:
             if not 0.0 <= margin < 1.0:
                 raise ValueError(
                     f"margin {metric}={margin} is outside [0, 1); give the tolerated worsening "
-                    "as a fraction, e.g. success=0.02 (2 points) or p95:duration=0.1 (10%)"
+                    "as a fraction, e.g. success=0.02 (2 points), loop_rate=0.01 (1 point) or "
+                    "p95:duration=0.1 (10%)"
                 )
         if self.baseline == self.candidate:
             raise ValueError(

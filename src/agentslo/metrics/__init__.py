@@ -1,5 +1,6 @@
 """Metric definitions as Ibis expressions: one definition, DuckDB or Spark runs it."""
 
+from agentslo.metrics.findings import FINDING_RATES, check_finding_rate, runs_with_finding_flags
 from agentslo.metrics.outcomes import (
     ALL_SOURCES,
     TRUSTED_SOURCES,
@@ -23,6 +24,7 @@ from agentslo.metrics.report import (
 
 __all__ = [
     "ALL_SOURCES",
+    "FINDING_RATES",
     "GROUP_COLUMNS",
     "MEASURES",
     "QUANTILES",
@@ -30,12 +32,14 @@ __all__ = [
     "GroupMetrics",
     "Report",
     "ReportQuery",
+    "check_finding_rate",
     "check_group_by",
     "check_sources",
     "effective_outcomes",
     "fleet_report",
     "outcome_index",
     "report_from_tables",
+    "runs_with_finding_flags",
     "runs_with_index",
     "runs_with_outcome",
 ]

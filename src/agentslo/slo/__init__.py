@@ -20,6 +20,7 @@ from agentslo.slo._rules import (
 from agentslo.slo._spec import (
     BUDGETING_METHODS,
     FILTER_FIELDS,
+    FINDING_QUERIES,
     RATIO_QUERIES,
     THRESHOLD_OPS,
     THRESHOLD_QUERIES,
@@ -36,6 +37,7 @@ __all__ = [
     "COST_BUCKETS",
     "DURATION_BUCKETS",
     "FILTER_FIELDS",
+    "FINDING_QUERIES",
     "METRICS",
     "RATIO_QUERIES",
     "THRESHOLD_OPS",

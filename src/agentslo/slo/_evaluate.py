@@ -11,6 +11,10 @@ does not change the answer and the same code runs on DuckDB or Spark:
   ``at``), in one grouped aggregate; a slice is good when its ratio reaches
   ``timeSliceTarget``, and a slice without runs counts as good.
 
+A finding-rate SLO (``bad: {query: loop_rate}``) reads each run's flag from
+``runs_with_finding_flags`` and counts only the runs the detector analysed, so a
+run ``agentslo detect`` has not seen yet is neither good nor bad.
+
 Burn rate over a window = error ratio over that window / (1 - target); an alert
 of the SRE Workbook's multiwindow, multi-burn-rate recipe (chapter "Alerting on
 SLOs") fires when both its long and its short window burn at its threshold or
@@ -27,10 +31,10 @@ from typing import Any, Final, Literal
 import ibis
 
 from agentslo.durations import format_duration
-from agentslo.metrics import runs_with_outcome
+from agentslo.metrics import runs_with_finding_flags, runs_with_outcome
 from agentslo.model import to_utc_naive
 from agentslo.slo._alerts import AlertWindow, Severity, alert_windows
-from agentslo.slo._spec import MetricQuery, SLOSpec
+from agentslo.slo._spec import FINDING_QUERIES, MetricQuery, SLOSpec
 from agentslo.store import Store
 
 __all__ = ["BurnRateAlert", "SLOStatus", "evaluate_slo", "evaluate_slos"]
@@ -201,6 +205,8 @@ def _condition(t: Any, q: MetricQuery) -> Any:
         cond = t.cost_usd.notnull() & _compare(t.cost_usd, q.op, q.threshold)
     elif name == "cost_known":
         cond = t.cost_usd.notnull()
+    elif name in FINDING_QUERIES:
+        cond = t[name] == 1
     else:
         raise ValueError(f"unknown query {name!r}")
     # Never null (a run without a verdict has a null `success`): `total & ~bad` must
@@ -221,6 +227,11 @@ def _counted_runs(store: Store, slo: SLOSpec, at: datetime) -> tuple[Any, Any, A
     sides = [q for q in (ind.total, ind.good, ind.bad) if q is not None]
     if any(q.query in _OUTCOME_QUERIES for q in sides):
         runs = runs_with_outcome(runs, store.table("outcomes"), sources=ind.sources, as_of=at)
+    rate = ind.finding_rate
+    if rate is not None:
+        runs = runs_with_finding_flags(
+            runs, store.table("detect_runs"), store.table("findings"), [rate]
+        )
     finished = runs.ended_at.notnull() & (runs.ended_at <= at_lit)
     t = runs.mutate(
         _finished=finished,
@@ -232,6 +243,9 @@ def _counted_runs(store: Store, slo: SLOSpec, at: datetime) -> tuple[Any, Any, A
         _age_s=at_lit.delta(runs.started_at, unit="microsecond").cast("float64") / 1e6,
     )
     total = _condition(t, ind.total)
+    if rate is not None:
+        # Only runs the detector analysed are counted: an unanalysed run is unknown.
+        total = total & t[rate].notnull()
     if ind.good is not None:
         return t, total, total & _condition(t, ind.good)
     if ind.bad is not None:

@@ -237,10 +237,27 @@ def _slice_span(window: timedelta, slice_window: timedelta) -> str:
 def prometheus_rules(slos: Sequence[SLOSpec]) -> dict[str, Any]:
     """A Prometheus rule file (as a mapping): one group per SLO objective.
 
-    Raises ``ValueError`` when an SLO cannot be expressed over the exported metrics
-    (outcome sources that are not a most-trusted-first prefix).
+    Raises ``ValueError`` when an SLO cannot be expressed over the exported metrics:
+    outcome sources that are not a most-trusted-first prefix, or a finding-rate SLO
+    (``/metrics`` exports no per-run finding counters; it is evaluated from the store).
     """
+    _refuse_finding_rates(slos)
     return {"groups": [_rules_for(slo) for slo in slos]}
+
+
+def _refuse_finding_rates(slos: Sequence[SLOSpec]) -> None:
+    """Raise ``ValueError`` naming every finding-rate SLO: they have no PromQL form."""
+    found = [s for s in slos if s.indicator.finding_rate is not None]
+    if not found:
+        return
+    named = ", ".join(f"{s.key!r} ({s.source}: {s.indicator.finding_rate})" for s in found)
+    raise ValueError(
+        f"cannot export finding-rate SLOs as Prometheus rules: {named}. Findings come "
+        "from `agentslo detect` over stored traces, and /metrics exports no counter of "
+        "them, so Prometheus cannot compute these error ratios. Evaluate them with "
+        "`agentslo slo check` after `agentslo detect` (on a schedule: it exits 1 when "
+        "an alert pages), and give `slo rules` the other SLO files only"
+    )
 
 
 class _Dumper(yaml.SafeDumper):

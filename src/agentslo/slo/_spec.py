@@ -37,12 +37,13 @@ from pydantic import (
 )
 
 from agentslo.durations import format_duration, parse_duration
-from agentslo.metrics import TRUSTED_SOURCES
+from agentslo.metrics import FINDING_RATES, TRUSTED_SOURCES
 from agentslo.model import ENVIRONMENTS, OUTCOME_SOURCES
 
 __all__ = [
     "BUDGETING_METHODS",
     "FILTER_FIELDS",
+    "FINDING_QUERIES",
     "RATIO_QUERIES",
     "THRESHOLD_OPS",
     "THRESHOLD_QUERIES",
@@ -65,6 +66,13 @@ RatioQueryName = Literal[
     "duration_known",
     "cost_below",
     "cost_known",
+    # finding rates (agentslo.metrics.FINDING_RATES): runs a detector flagged
+    "loop_rate",
+    "unrecovered_fault_rate",
+    "handoff_loss_rate",
+    "claim_gap_rate",
+    "drift_rate",
+    "premature_end_rate",
 ]
 ThresholdQueryName = Literal["duration", "cost"]
 Op = Literal["lt", "lte", "gt", "gte"]
@@ -76,6 +84,9 @@ RATIO_QUERIES: Final[tuple[str, ...]] = get_args(RatioQueryName)
 #: Queries allowed in ``thresholdMetric.metricSource.spec.query``.
 THRESHOLD_QUERIES: Final[tuple[str, ...]] = get_args(ThresholdQueryName)
 THRESHOLD_OPS: Final[tuple[str, ...]] = get_args(Op)
+#: Ratio queries that count runs with a finding (``ratioMetric.bad`` only): the
+#: finding rates of ``agentslo report --findings``, by the same names.
+FINDING_QUERIES: Final[tuple[str, ...]] = tuple(q for q in RATIO_QUERIES if q in FINDING_RATES)
 BUDGETING_METHODS: Final[tuple[str, ...]] = get_args(BudgetingMethod)
 #: Run columns a metric source may filter on (also the Prometheus labels).
 FILTER_FIELDS: Final = ("project", "agent", "version", "model", "team", "environment", "suite")
@@ -126,10 +137,12 @@ class MetricQuery:
     """Which runs one side of an indicator counts, among the runs started in a window.
 
     ``query`` is one of ``runs``, ``verified``, ``success``, ``failure``,
-    ``finished``, ``duration``, ``duration_known``, ``cost``, ``cost_known``
-    (``duration_below``/``cost_below`` in a spec become ``duration``/``cost`` with
-    ``op="lte"``). ``op``/``threshold`` (seconds or USD) apply to the duration and
-    cost queries; ``filter`` maps a run column to the values it may take.
+    ``finished``, ``ok``, ``errored``, ``duration``, ``duration_known``, ``cost``,
+    ``cost_known`` or a finding rate of :data:`FINDING_QUERIES` (runs with a finding
+    of that rate's mode), ``duration_below``/``cost_below`` in a spec becoming
+    ``duration``/``cost`` with ``op="lte"``. ``op``/``threshold`` (seconds or USD)
+    apply to the duration and cost queries; ``filter`` maps a run column to the
+    values it may take.
     """
 
     query: str
@@ -145,6 +158,10 @@ class Indicator:
     Exactly one of ``good`` and ``bad`` is set. Good (or bad) runs are always
     counted among the ``total`` runs, so the SLI lies in [0, 1] whatever the
     filters. ``sources`` are the outcome sources that decide success.
+
+    When ``bad`` is a finding query, the total is further limited to the runs that
+    query's detector analysed (see :attr:`finding_rate`): a run not analysed yet is
+    neither good nor bad.
     """
 
     name: str | None
@@ -153,6 +170,13 @@ class Indicator:
     good: MetricQuery | None
     bad: MetricQuery | None
     sources: tuple[str, ...]
+
+    @property
+    def finding_rate(self) -> str | None:
+        """The finding rate the bad runs are counted by (``loop_rate``...), or None."""
+        if self.bad is not None and self.bad.query in FINDING_QUERIES:
+            return self.bad.query
+        return None
 
 
 @dataclass(frozen=True)
@@ -573,6 +597,8 @@ _DEFAULT_TOTAL: Final[dict[str, str]] = {
     "duration_known": "runs",
     "cost": "cost_known",
     "cost_known": "runs",
+    # a finding query: every run, limited by the evaluator to the runs its detector analysed
+    **dict.fromkeys(FINDING_RATES, "runs"),
 }
 
 
@@ -603,13 +629,29 @@ def _ratio_indicator(template: _SLITemplate, metric: _RatioMetric) -> Indicator:
     else:
         raise where.error(base, "give exactly one of good and bad (with total)", ["good", "bad"])
     side_spec = part.metric_source.spec
-    parts: list[tuple[_RatioQuery | _ThresholdQuery, str]] = [
-        (side_spec, f"{base}.{side_name}.metricSource.spec")
-    ]
+    side_path = f"{base}.{side_name}.metricSource.spec"
+    parts: list[tuple[_RatioQuery | _ThresholdQuery, str]] = [(side_spec, side_path)]
+    if side_name == "good" and side_spec.query in FINDING_QUERIES:
+        raise where.error(
+            f"{side_path}.query",
+            f"{side_spec.query!r} counts runs with a finding, which are bad runs: put it "
+            f"under ratioMetric.bad (bad: {{metricSource: {{type: agentslo, spec: {{query: "
+            f"{side_spec.query}}}}}}}); good runs are then the analysed runs without one",
+        )
     side = _ratio_query(side_spec)
     if metric.total is not None:
         total_spec = metric.total.metric_source.spec
-        parts.append((total_spec, f"{base}.total.metricSource.spec"))
+        total_path = f"{base}.total.metricSource.spec"
+        if total_spec.query in FINDING_QUERIES:
+            allowed = [q for q in RATIO_QUERIES if q not in FINDING_QUERIES]
+            raise where.error(
+                f"{total_path}.query",
+                f"{total_spec.query!r} is a finding query and belongs under ratioMetric.bad; "
+                "the total of a finding-rate SLO is always limited to the runs the detector "
+                "analysed (omit total, or narrow it with one of the run queries)",
+                allowed,
+            )
+        parts.append((total_spec, total_path))
         total = _ratio_query(total_spec)
     else:
         total = _default_total(side)

@@ -27,6 +27,8 @@ DEFAULT_DB: Final = "agentslo.duckdb"
 #: DuckDB's memory limit unless ``AGENTSLO_MEMORY_LIMIT`` says otherwise.
 DEFAULT_MEMORY_LIMIT: Final = "3GB"
 TABLES: Final = tuple(SCHEMAS)
+#: Tables ``Store.table`` also reads that are not records one writes.
+_DERIVED: Final = ("run_outcomes", "detect_runs")
 
 
 class StoreError(RuntimeError):
@@ -183,8 +185,9 @@ class Store:
 
     def table(self, name: str) -> Any:
         """The Ibis table expression for ``name``: one of runs, spans, outcomes, findings,
-        or the derived ``run_outcomes`` index (computed from the outcomes while a bulk
-        write has runs pending, so it is always exact)."""
+        the derived ``run_outcomes`` index (computed from the outcomes while a bulk
+        write has runs pending, so it is always exact), or ``detect_runs`` (which runs
+        each detector analysed, the denominator of finding rates)."""
         if name == "run_outcomes" and self._index_pending():
             return index_rows(self.ibis.table("outcomes"))
         return self.ibis.table(_checked_table(name))
@@ -223,8 +226,8 @@ class Store:
 
 def _checked_table(name: str) -> str:
     """``name`` if it is one of the store's tables (or the derived ``run_outcomes``)."""
-    if name not in SCHEMAS and name != "run_outcomes":
-        raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}, run_outcomes")
+    if name not in SCHEMAS and name not in _DERIVED:
+        raise KeyError(f"unknown table {name!r}; tables: {', '.join((*TABLES, *_DERIVED))}")
     return name
 
 
