@@ -8,8 +8,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agentslo.cli.common import DbOption, JsonOption, console, handle_errors, open_db, print_json
+from agentslo.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_db,
+    print_json,
+)
 from agentslo.detect import DETECTORS, run_detectors
+from agentslo.detect.relatedness import (
+    EmbeddingRelatedness,
+    MissingExtraError,
+    Relatedness,
+    lexical,
+)
 from agentslo.durations import parse_instant
 
 __all__ = ["detect"]
@@ -35,14 +50,26 @@ def detect(
             "--rerun", help="Analyse runs again even if already analysed (replaces their findings)."
         ),
     ] = False,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings",
+            help="Drift: measure relatedness to the instruction by sentence embeddings "
+            "(all-MiniLM-L6-v2, loaded offline; needs the [embeddings] extra) instead of "
+            "shared words.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Find loops, unrecovered faults, premature endings, lost hand-off context, drift,
     root causes and claim-execution gaps; write them to the findings table."""
     start = parse_instant(since, now=datetime.now()) if since else None
+    relatedness = _relatedness(embeddings, json_output)
     with open_db(db) as store:
-        summary = run_detectors(store, detector, since=start, run_id=run, rerun=rerun)
+        summary = run_detectors(
+            store, detector, since=start, run_id=run, rerun=rerun, relatedness=relatedness
+        )
     if json_output:
         print_json(summary.to_dict())
         return
@@ -54,3 +81,16 @@ def detect(
     console.print(table)
     if summary.skipped and not rerun:
         console.print("[dim]runs analysed before were skipped; pass --rerun to redo them[/]")
+
+
+def _relatedness(embeddings: bool, quiet: bool) -> Relatedness:
+    """The drift backend asked for, loaded before any run is read (a missing extra
+    fails at once, not after the first run)."""
+    if not embeddings:
+        return lexical
+    if not quiet:
+        err_console.print("[dim]loading the embedding model (all-MiniLM-L6-v2, offline)…[/]")
+    try:
+        return EmbeddingRelatedness().load()
+    except MissingExtraError as exc:
+        fail(str(exc))

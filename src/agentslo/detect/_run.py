@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from agentslo.detect._registry import resolve
 from agentslo.detect._trace import Trace
+from agentslo.detect.relatedness import Relatedness, lexical
 from agentslo.model import SOURCE_TRUST, SPANS_SCHEMA, Finding, Span
 from agentslo.store import Store
 
@@ -134,10 +135,14 @@ def run_detectors(
     since: datetime | None = None,
     run_id: str | None = None,
     rerun: bool = False,
+    relatedness: Relatedness = lexical,
 ) -> DetectSummary:
     """Run the detectors called ``names`` (default: all) over the runs not yet analysed
-    (started at or after ``since``; only ``run_id`` if given) and store their findings."""
-    chosen = resolve(names)
+    (started at or after ``since``; only ``run_id`` if given) and store their findings.
+
+    ``relatedness`` is the drift detector's backend (see :mod:`agentslo.detect.relatedness`).
+    """
+    chosen = resolve(names, relatedness=relatedness)
     summary = DetectSummary(findings=dict.fromkeys(chosen, 0))
     total = store.con.execute(
         "SELECT count(*) FROM runs "
