@@ -4,13 +4,12 @@ against a local scripted OpenAI-compatible server."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.openai_server import ScriptedOpenAIServer
 from typer.testing import CliRunner
 
 from agentslo.cli.app import app
@@ -41,31 +40,8 @@ def test_pydantic_ai_test_model_calls_every_tool_with_its_schema(run: Run) -> No
     assert not result.passed  # calling every tool is not solving the task
 
 
-class _Server:
-    """A scripted OpenAI-compatible chat-completions server on localhost."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.requests.append(
-                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                )
-                payload = json.dumps(owner.reply(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+class _Server(ScriptedOpenAIServer):
+    """The shared scripted server playing the rollback policy of ``scripted_model``."""
 
     def reply(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = body["messages"]
@@ -107,11 +83,8 @@ class _Server:
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    s = _Server()
-    thread = threading.Thread(target=s.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield s
-    s.httpd.shutdown()
+    with _Server().running() as s:
+        yield s
 
 
 def test_openai_loop_against_a_local_server(

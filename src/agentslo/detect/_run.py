@@ -22,7 +22,7 @@ from agentslo.detect.relatedness import Relatedness, lexical
 from agentslo.model import SOURCE_TRUST, SPANS_SCHEMA, Finding, Span
 from agentslo.store import Store
 
-__all__ = ["DetectSummary", "load_traces", "run_detectors"]
+__all__ = ["DetectSummary", "load_traces", "pending_count", "run_detectors"]
 
 #: Runs analysed per write (findings and bookkeeping are written atomically per batch).
 BATCH_RUNS: Final = 500
@@ -79,6 +79,22 @@ def _outcomes(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
         if source == "claimed" and "claimed" not in entry:
             entry["claimed"] = label
     return best
+
+
+def pending_count(
+    store: Store,
+    detectors: list[str],
+    *,
+    since: datetime | None = None,
+    run_id: str | None = None,
+    rerun: bool = False,
+) -> int:
+    """How many runs :func:`load_traces` would yield for the same arguments."""
+    row = store.con.execute(
+        f"SELECT count(*) FROM ({_pending_sql(detectors, rerun=rerun)})",
+        [since, since, run_id, run_id],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def load_traces(

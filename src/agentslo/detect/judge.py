@@ -1,0 +1,388 @@
+"""The optional LLM judge: asks a model behind any OpenAI-compatible chat-completions
+endpoint whether a run shows each semantic failure mode, and keeps only answers that
+pass every check.
+
+Off by default (``agentslo detect --judge --model NAME --base-url URL``, key from
+``OPENAI_API_KEY``); nothing here runs unless asked. Per run and mode, one request:
+the transcript goes in as quoted, delimited data (:mod:`._judge_prompt`), the answer
+must be the verdict schema (sent as ``response_format`` json_schema; a server that
+refuses that parameter is asked again without it, and the answer is validated with
+pydantic always) and pass the checks of :mod:`._judge_answer`. An accepted
+``present`` verdict becomes a finding of detector ``judge`` with the mode's name at
+the cited step; every verdict, accepted, rejected or failed, is a row of
+``judge_verdicts``, from which agreement with the deterministic detectors is
+computed (:func:`agentslo.detect.judge_agreement`).
+
+Timeouts, connection errors, HTTP 429 and 5xx are retried by the chat client; a
+request that still fails is recorded as an error and its (run, mode) is left
+unmarked, so the next call asks again. One bad answer or failed request never stops
+the rest. Bookkeeping in ``detect_runs`` uses the detector name ``judge:<mode>``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import pyarrow as pa
+
+from agentslo.agents.openai_chat import ChatClient, ChatError
+from agentslo.detect._finding import finding
+from agentslo.detect._judge_answer import VERDICT_SCHEMA, RejectedAnswerError, parse_answer
+from agentslo.detect._judge_prompt import JUDGE_MODES, JudgeMode, messages, transcript
+from agentslo.detect._run import load_traces, pending_count
+from agentslo.detect._text import quote
+from agentslo.detect._trace import Trace
+from agentslo.model import Finding
+from agentslo.store import Store
+
+__all__ = [
+    "JUDGE_MODES",
+    "NAME",
+    "Judge",
+    "JudgeConfig",
+    "JudgeSummary",
+    "JudgeVerdict",
+    "run_judge",
+]
+
+NAME: Final = "judge"
+#: Runs judged between two writes to the store.
+BATCH_RUNS: Final = 20
+
+
+def bookkeeping_name(mode: str) -> str:
+    """The ``detect_runs`` detector name recording that ``mode`` was judged."""
+    return f"{NAME}:{mode}"
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Where the judge is and how to talk to it."""
+
+    model: str
+    base_url: str
+    api_key: str | None = None
+    #: Seconds to wait for one response.
+    timeout: float = 60.0
+    #: Tries per request (timeouts, connection errors, 429 and 5xx are retried).
+    attempts: int = 3
+    #: First wait between tries, doubled each time (a Retry-After header wins).
+    backoff: float = 1.0
+    #: Requests in flight at once.
+    concurrency: int = 4
+    temperature: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ValueError("the judge needs a model: pass --model NAME")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"judge base URL {self.base_url!r} is not an http(s) URL; pass --base-url "
+                "such as http://localhost:8000/v1"
+            )
+        if self.attempts < 1 or self.concurrency < 1 or self.timeout <= 0:
+            raise ValueError("judge attempts, concurrency and timeout must be positive")
+
+
+@dataclass(frozen=True)
+class JudgeVerdict:
+    """What came of asking about one mode of one run."""
+
+    project: str
+    run_id: str
+    mode: str
+    #: ``accepted``, ``rejected`` (failed a check) or ``error`` (no answer).
+    status: str
+    reason: str | None = None
+    label: str | None = None
+    cited_step: int | None = None
+    explanation: str | None = None
+    #: The raw answer (shortened), kept for rejected ones so a person can see why.
+    answer: str | None = None
+
+
+@dataclass
+class JudgeSummary:
+    """What a judge call did: runs judged, and verdicts per mode by outcome."""
+
+    model: str
+    runs: int = 0
+    skipped: int = 0
+    accepted: Counter[str] = field(default_factory=Counter)
+    present: Counter[str] = field(default_factory=Counter)
+    rejected: dict[str, Counter[str]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add(self, verdict: JudgeVerdict) -> None:
+        if verdict.status == "accepted":
+            self.accepted[verdict.mode] += 1
+            self.present[verdict.mode] += verdict.label == "present"
+        elif verdict.status == "rejected":
+            self.rejected.setdefault(verdict.mode, Counter())[verdict.reason or "?"] += 1
+        else:
+            self.errors[verdict.mode] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data."""
+        modes = sorted({*self.accepted, *self.rejected, *self.errors})
+        return {
+            "model": self.model,
+            "runs_judged": self.runs,
+            "runs_skipped": self.skipped,
+            "modes": {
+                m: {
+                    "accepted": self.accepted[m],
+                    "present": self.present[m],
+                    "rejected": dict(sorted(self.rejected.get(m, Counter()).items())),
+                    "errors": self.errors[m],
+                }
+                for m in modes
+            },
+            "total_rejected": sum(sum(c.values()) for c in self.rejected.values()),
+            "total_errors": sum(self.errors.values()),
+        }
+
+
+def _texts(trace: Trace) -> str:
+    """Every text of the run, unclipped: what an explanation must not be copied from."""
+    parts = [trace.instruction]
+    for span in trace.spans:
+        parts += [span.input_text or "", span.output_text or ""]
+    return "\n".join(parts)
+
+
+class Judge:
+    """Asks the model of ``config`` about the modes of one run at a time."""
+
+    def __init__(self, config: JudgeConfig) -> None:
+        self.config = config
+        self.client = ChatClient(
+            config.base_url, config.api_key, timeout=config.timeout, backoff=config.backoff
+        )
+        #: Cleared when the server refuses ``response_format``: ask without it from then on.
+        self.structured = True
+
+    def _complete(self, chat: list[dict[str, str]]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": chat,
+            "temperature": self.config.temperature,
+        }
+        if self.structured:
+            schema = {"name": "verdict", "strict": True, "schema": VERDICT_SCHEMA}
+            try:
+                return self.client.complete(
+                    {**body, "response_format": {"type": "json_schema", "json_schema": schema}},
+                    attempts=self.config.attempts,
+                )
+            except ChatError as exc:
+                if exc.status not in (400, 422):
+                    raise
+                self.structured = False  # the server does not take the parameter
+        return self.client.complete(body, attempts=self.config.attempts)
+
+    def ask(self, trace: Trace, mode: JudgeMode, document: str, texts: str) -> JudgeVerdict:
+        """The verdict on ``mode`` for ``trace`` (never raises for a bad answer)."""
+        base = (trace.project, trace.run_id, mode.name)
+        try:
+            response = self._complete(messages(trace, mode, document))
+        except ChatError as exc:
+            return JudgeVerdict(*base, status="error", reason=quote(str(exc), 300))
+        content = _content(response)
+        try:
+            verdict = parse_answer(content, len(trace.spans), texts)
+        except RejectedAnswerError as exc:
+            return JudgeVerdict(
+                *base, status="rejected", reason=exc.reason, answer=quote(content or "", 1000)
+            )
+        return JudgeVerdict(
+            *base,
+            status="accepted",
+            label=verdict.label,
+            cited_step=verdict.cited_step,
+            explanation=verdict.explanation,
+        )
+
+    def judge(self, trace: Trace, modes: Iterable[JudgeMode]) -> list[JudgeVerdict]:
+        """Verdicts on each of ``modes`` for ``trace``."""
+        document, texts = transcript(trace), _texts(trace)
+        return [self.ask(trace, mode, document, texts) for mode in modes]
+
+    def finding(self, trace: Trace, verdict: JudgeVerdict) -> Finding | None:
+        """The finding an accepted ``present`` verdict makes (None for any other)."""
+        if verdict.status != "accepted" or verdict.label != "present":
+            return None
+        step = verdict.cited_step
+        mode = JUDGE_MODES[verdict.mode]
+        span = trace.spans[step] if step is not None else None
+        step_text = (span.output_text or span.input_text or span.name) if span else None
+        return finding(
+            trace,
+            NAME,
+            mode.name,
+            step,
+            mode.severity,
+            {
+                "label": "present",
+                "explanation": quote(verdict.explanation, 600),
+                "cited_step": step,
+                "step_text": quote(step_text),
+                "model": self.config.model,
+                "span_ids": [span.span_id] if span else [],
+            },
+        )
+
+
+def _content(response: dict[str, Any]) -> str | None:
+    """The assistant message's text in a chat-completions response (None if missing)."""
+    try:
+        content = response["choices"][0]["message"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return content if isinstance(content, str) else None
+
+
+def resolve_modes(names: list[str] | None) -> list[JudgeMode]:
+    """The judge modes called ``names`` (all when empty); ValueError on an unknown one."""
+    if not names:
+        return list(JUDGE_MODES.values())
+    unknown = [n for n in names if n not in JUDGE_MODES]
+    if unknown:
+        raise ValueError(
+            f"unknown judge mode {', '.join(map(repr, unknown))}; "
+            f"use one of: {', '.join(JUDGE_MODES)}"
+        )
+    return [JUDGE_MODES[n] for n in dict.fromkeys(names)]
+
+
+def run_judge(
+    store: Store,
+    config: JudgeConfig,
+    modes: list[str] | None = None,
+    *,
+    since: datetime | None = None,
+    run_id: str | None = None,
+    rerun: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> JudgeSummary:
+    """Judge the runs not yet judged on ``modes`` (default: all of :data:`JUDGE_MODES`),
+    started at or after ``since`` (only ``run_id`` if given); store findings and verdicts.
+
+    ``progress(done, total)`` is called after each batch of runs.
+    """
+    chosen = resolve_modes(modes)
+    judge = Judge(config)
+    summary = JudgeSummary(model=config.model)
+    marks = [bookkeeping_name(m.name) for m in chosen]
+    pending = pending_count(store, marks, since=since, run_id=run_id, rerun=rerun)
+    total = store.con.execute(
+        "SELECT count(*) FROM runs "
+        "WHERE (? IS NULL OR started_at >= ?) AND (? IS NULL OR run_id = ?)",
+        [since, since, run_id, run_id],
+    ).fetchone()
+    summary.skipped = (int(total[0]) if total else 0) - pending
+    done = set() if rerun else _judged(store, marks)
+
+    def work(trace: Trace) -> tuple[Trace, list[JudgeVerdict]]:
+        todo = [m for m in chosen if (trace.project, trace.run_id, m.name) not in done]
+        return trace, judge.judge(trace, todo)
+
+    traces = load_traces(store, marks, since=since, run_id=run_id, rerun=rerun)
+    with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+        for batch in _batches(traces, BATCH_RUNS):
+            results = list(pool.map(work, batch))
+            _store(store, judge, results, config.model)
+            for _, verdicts in results:
+                for verdict in verdicts:
+                    summary.add(verdict)
+            summary.runs += len(results)
+            if progress is not None:
+                progress(summary.runs, pending)
+    return summary
+
+
+def _batches(traces: Iterator[Trace], size: int) -> Iterator[list[Trace]]:
+    batch: list[Trace] = []
+    for trace in traces:
+        batch.append(trace)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _judged(store: Store, marks: list[str]) -> set[tuple[str, str, str]]:
+    rows = store.con.execute(
+        "SELECT project, run_id, detector FROM detect_runs WHERE detector IN (SELECT unnest(?))",
+        [marks],
+    ).fetchall()
+    prefix = len(NAME) + 1
+    return {(p, r, d[prefix:]) for p, r, d in rows}
+
+
+def _store(
+    store: Store, judge: Judge, results: list[tuple[Trace, list[JudgeVerdict]]], model: str
+) -> None:
+    """Write a batch: findings and verdicts replace those of the same (run, mode);
+    a (run, mode) is marked judged unless its request failed."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    found: list[Finding] = []
+    rows: list[JudgeVerdict] = []
+    for trace, verdicts in results:
+        for verdict in verdicts:
+            rows.append(verdict)
+            made = judge.finding(trace, verdict)
+            if made is not None:
+                found.append(made)
+    if not rows:
+        return
+    keys = pa.table(
+        {
+            "project": [v.project for v in rows],
+            "run_id": [v.run_id for v in rows],
+            "mode": [v.mode for v in rows],
+            "status": [v.status for v in rows],
+            "reason": [v.reason for v in rows],
+            "label": [v.label for v in rows],
+            "cited_step": pa.array([v.cited_step for v in rows], pa.int64()),
+            "explanation": [v.explanation for v in rows],
+            "answer": [v.answer for v in rows],
+            "model": [model] * len(rows),
+            "judged_at": pa.array([now] * len(rows), pa.timestamp("us")),
+        }
+    )
+    con = store.con
+    con.register("_judge_batch", keys)
+    answered = "(SELECT project, run_id, mode FROM _judge_batch WHERE status <> 'error')"
+    try:
+        # Answered (run, mode)s replace what was there; a failed request replaces only
+        # an earlier failure, never an answer got before.
+        con.execute(
+            f"DELETE FROM findings WHERE detector = ? AND (project, run_id, mode) IN {answered}",
+            [NAME],
+        )
+        con.execute(f"DELETE FROM judge_verdicts WHERE (project, run_id, mode) IN {answered}")
+        con.execute(
+            "DELETE FROM judge_verdicts WHERE status = 'error' AND (project, run_id, mode) IN "
+            "(SELECT project, run_id, mode FROM _judge_batch)"
+        )
+        con.execute(
+            "DELETE FROM detect_runs WHERE (project, run_id, detector) IN "
+            f"(SELECT project, run_id, '{NAME}:' || mode FROM _judge_batch WHERE status <> 'error')"
+        )
+        if found:
+            store.write_records(found)
+        con.execute("INSERT OR IGNORE INTO judge_verdicts SELECT * FROM _judge_batch")
+        con.execute(
+            f"INSERT INTO detect_runs SELECT b.project, b.run_id, '{NAME}:' || b.mode, "
+            "b.judged_at, CASE WHEN b.status = 'accepted' AND b.label = 'present' THEN 1 "
+            "ELSE 0 END FROM _judge_batch b WHERE b.status <> 'error'"
+        )
+    finally:
+        con.unregister("_judge_batch")
