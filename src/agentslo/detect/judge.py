@@ -183,7 +183,11 @@ class Judge:
             except ChatError as exc:
                 if exc.status not in (400, 422):
                     raise
-                self.structured = False  # the server does not take the parameter
+            # Refused: ask without the parameter, and keep doing so once that works
+            # (a 400 for another reason fails again and changes nothing).
+            response = self.client.complete(body, attempts=self.config.attempts)
+            self.structured = False
+            return response
         return self.client.complete(body, attempts=self.config.attempts)
 
     def ask(self, trace: Trace, mode: JudgeMode, document: str, texts: str) -> JudgeVerdict:
