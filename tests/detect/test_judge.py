@@ -232,6 +232,13 @@ def test_agreement_with_the_rules_per_mode(server: JudgeServer, store: Store) ->
         judge_agreement(store, ["vibes"])
 
 
+def test_a_run_without_spans_is_not_sent(server: JudgeServer, store: Store) -> None:
+    store.write_records([Run(run_id="r-empty", agent="bot", started_at=T0)])
+    first = run_judge(store, _config(server), ["drift"])
+    assert first.runs == 1 and not server.requests and sum(first.accepted.values()) == 0
+    assert run_judge(store, _config(server), ["drift"]).runs == 0
+
+
 def test_bad_configuration_is_refused_with_the_fix() -> None:
     with pytest.raises(ValueError, match="--model"):
         JudgeConfig(model=" ", base_url="http://localhost:1/v1")

@@ -293,6 +293,8 @@ def run_judge(
     done = set() if rerun else _judged(store, marks)
 
     def work(trace: Trace) -> tuple[Trace, list[JudgeVerdict]]:
+        if not trace.spans:
+            return trace, []  # nothing to show a judge; marked judged below
         todo = [m for m in chosen if (trace.project, trace.run_id, m.name) not in done]
         return trace, judge.judge(trace, todo)
 
@@ -301,6 +303,7 @@ def run_judge(
         for batch in _batches(traces, BATCH_RUNS):
             results = list(pool.map(work, batch))
             _store(store, judge, results, config.model)
+            _mark_empty(store, [t for t, _ in results if not t.spans], marks)
             for _, verdicts in results:
                 for verdict in verdicts:
                     summary.add(verdict)
@@ -328,6 +331,15 @@ def _judged(store: Store, marks: list[str]) -> set[tuple[str, str, str]]:
     ).fetchall()
     prefix = len(NAME) + 1
     return {(p, r, d[prefix:]) for p, r, d in rows}
+
+
+def _mark_empty(store: Store, traces: list[Trace], marks: list[str]) -> None:
+    """Record runs without spans as judged (with no finding) so they are not read again."""
+    if not traces:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [(t.project, t.run_id, mark, now, 0) for t in traces for mark in marks]
+    store.con.executemany("INSERT OR REPLACE INTO detect_runs VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _store(

