@@ -114,6 +114,8 @@ def test_malformed_and_injected_answers_are_rejected_never_findings(
         "errors": 0,
     }
     assert data["total_rejected"] == 4
+    # tokens as the server reported them, rejected answers included (they were paid for)
+    assert (data["input_tokens"], data["output_tokens"]) == (6 * 200, 6 * 30)
     findings = store.con.execute("SELECT run_id, mode, step FROM findings").fetchall()
     assert findings == [("r-claim", "unbacked_claim", 1)]
     verdicts = dict(

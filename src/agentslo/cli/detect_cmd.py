@@ -217,7 +217,8 @@ def _print_judge(judged: JudgeSummary) -> None:
     data = judged.to_dict()
     table = Table(
         title=f"judge {data['model']}: {data['runs_judged']:,} runs judged, "
-        f"{data['runs_skipped']:,} already done"
+        f"{data['runs_skipped']:,} already done",
+        caption=f"{data['input_tokens']:,} prompt and {data['output_tokens']:,} completion tokens",
     )
     for column in ("mode", "accepted", "present", "rejected", "errors"):
         table.add_column(column, justify="left" if column == "mode" else "right")

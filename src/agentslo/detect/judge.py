@@ -104,6 +104,9 @@ class JudgeVerdict:
     explanation: str | None = None
     #: The raw answer (shortened), kept for rejected ones so a person can see why.
     answer: str | None = None
+    #: Tokens the request used, as the server reported them (0 when it did not).
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass
@@ -117,8 +120,12 @@ class JudgeSummary:
     present: Counter[str] = field(default_factory=Counter)
     rejected: dict[str, Counter[str]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
 
     def add(self, verdict: JudgeVerdict) -> None:
+        self.input_tokens += verdict.input_tokens
+        self.output_tokens += verdict.output_tokens
         if verdict.status == "accepted":
             self.accepted[verdict.mode] += 1
             self.present[verdict.mode] += verdict.label == "present"
@@ -145,6 +152,8 @@ class JudgeSummary:
             },
             "total_rejected": sum(sum(c.values()) for c in self.rejected.values()),
             "total_errors": sum(self.errors.values()),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
         }
 
 
@@ -198,14 +207,22 @@ class Judge:
         except ChatError as exc:
             return JudgeVerdict(*base, status="error", reason=quote(str(exc), 300))
         content = _content(response)
+        tokens = _tokens(response)
         try:
             verdict = parse_answer(content, len(trace.spans), texts)
         except RejectedAnswerError as exc:
             return JudgeVerdict(
-                *base, status="rejected", reason=exc.reason, answer=quote(content or "", 1000)
+                *base,
+                status="rejected",
+                reason=exc.reason,
+                answer=quote(content or "", 1000),
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
             )
         return JudgeVerdict(
             *base,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
             status="accepted",
             label=verdict.label,
             cited_step=verdict.cited_step,
@@ -249,6 +266,19 @@ def _content(response: dict[str, Any]) -> str | None:
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
     return content if isinstance(content, str) else None
+
+
+def _tokens(response: dict[str, Any]) -> tuple[int, int]:
+    """(prompt, completion) tokens of a response's ``usage`` (0 where not reported)."""
+    usage = response.get("usage")
+    if not isinstance(usage, dict):
+        return 0, 0
+
+    def count(key: str) -> int:
+        value = usage.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return count("prompt_tokens"), count("completion_tokens")
 
 
 def resolve_modes(names: list[str] | None) -> list[JudgeMode]:
