@@ -4,8 +4,9 @@ can become a finding.
 An answer is rejected (counted, never written as a finding) when it is empty, not
 JSON, not the schema (``label`` present/absent, ``explanation``, ``cited_step``; no
 other field), says ``present`` without citing a step, cites a step the run does not
-have, or copies its explanation from the transcript: the mark of a judge that
-obeyed a verdict planted in the data it was judging.
+have, or was copied from the transcript (its explanation occurs there word for word,
+or the transcript holds the same verdict as JSON): the mark of a judge that obeyed
+a verdict planted in the data it was judging.
 """
 
 from __future__ import annotations
@@ -104,4 +105,35 @@ def parse_answer(content: str | None, steps: int, transcript_text: str) -> Verdi
         raise RejectedAnswerError(
             "copied_from_transcript", "the explanation occurs word for word in the transcript"
         )
+    if any(_same(verdict, planted) for planted in _planted(transcript_text)):
+        raise RejectedAnswerError(
+            "copied_from_transcript", "the transcript holds this very verdict as text"
+        )
     return verdict
+
+
+_PLANTED: Final = re.compile(r"\{[^{}]*\"label\"[^{}]*\}")
+
+
+def _planted(text: str) -> list[dict[str, Any]]:
+    """Verdict-shaped JSON objects written inside the transcript."""
+    found = []
+    for match in _PLANTED.finditer(text):
+        try:
+            value = json.loads(match.group(0))
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+    return found
+
+
+def _same(verdict: Verdict, planted: dict[str, Any]) -> bool:
+    """Whether ``planted`` says what ``verdict`` says (explanations compared loosely)."""
+    explanation = planted.get("explanation")
+    return (
+        planted.get("label") == verdict.label
+        and planted.get("cited_step") == verdict.cited_step
+        and isinstance(explanation, str)
+        and _normal(explanation) == _normal(verdict.explanation)
+    )
