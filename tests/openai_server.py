@@ -46,7 +46,8 @@ def chat_response(content: str | None, model: str = "scripted", **message: Any) 
 
 
 class ScriptedOpenAIServer:
-    """POST ``/v1/chat/completions`` answered by :meth:`reply` (override or pass one)."""
+    """POST ``/v1/chat/completions`` answered by :meth:`reply` (override or pass one);
+    any other path is a 404."""
 
     def __init__(self, reply: Callable[[dict[str, Any]], dict[str, Any] | Reply] | None = None):
         self.requests: list[dict[str, Any]] = []
@@ -61,7 +62,10 @@ class ScriptedOpenAIServer:
                     owner.requests.append(
                         {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
                     )
-                answer = owner.reply(body)
+                if self.path == "/v1/chat/completions":
+                    answer = owner.reply(body)
+                else:
+                    answer = Reply({"error": {"message": f"no route {self.path}"}}, status=404)
                 scripted = answer if isinstance(answer, Reply) else Reply(answer)
                 if scripted.delay:
                     time.sleep(scripted.delay)

@@ -75,6 +75,16 @@ def test_detect_judge_table_output(db: list[str]) -> None:
     assert "never findings" in result.stdout
 
 
+def test_a_judge_that_fails_every_request_says_why(db: list[str]) -> None:
+    with JudgeServer().running() as server:
+        url = server.url.replace("/v1", "/missing")  # every request a 404
+        args = ["detect", *db, "--judge", "--model", "m", "--base-url", url]
+        result = runner.invoke(app, [*args, "--judge-mode", "drift"])
+    assert result.exit_code == 0, result.output
+    assert "first failed request" in result.stderr and "HTTP 404" in result.stderr
+    assert "judged again by the next call" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -229,6 +229,7 @@ def _print_judge(judged: JudgeSummary) -> None:
     if data["total_rejected"]:
         console.print("[dim]rejected answers are never findings; see the judge_verdicts table[/]")
     if data["total_errors"]:
+        err_console.print(f"first failed request: {data['first_error']}", markup=False)
         console.print("[dim]runs whose requests failed are judged again by the next call[/]")
 
 

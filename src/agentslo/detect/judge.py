@@ -122,10 +122,14 @@ class JudgeSummary:
     errors: Counter[str] = field(default_factory=Counter)
     input_tokens: int = 0
     output_tokens: int = 0
+    #: The first failed request's message (a wrong model or key fails every request).
+    first_error: str | None = None
 
     def add(self, verdict: JudgeVerdict) -> None:
         self.input_tokens += verdict.input_tokens
         self.output_tokens += verdict.output_tokens
+        if verdict.status == "error" and self.first_error is None:
+            self.first_error = verdict.reason
         if verdict.status == "accepted":
             self.accepted[verdict.mode] += 1
             self.present[verdict.mode] += verdict.label == "present"
@@ -154,6 +158,7 @@ class JudgeSummary:
             "total_errors": sum(self.errors.values()),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "first_error": self.first_error,
         }
 
 
