@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tests.detect.judge_script import JudgeServer
 from tests.detect.test_judge import OFF, ON, _steps, _write
+from tests.openai_server import Reply, ScriptedOpenAIServer
 from typer.testing import CliRunner
 
 from agentslo.cli.app import app
@@ -75,13 +76,24 @@ def test_detect_judge_table_output(db: list[str]) -> None:
     assert "never findings" in result.stdout
 
 
-def test_a_judge_that_fails_every_request_says_why(db: list[str]) -> None:
+def test_a_misconfigured_judge_stops_and_says_what_to_check(db: list[str]) -> None:
     with JudgeServer().running() as server:
         url = server.url.replace("/v1", "/missing")  # every request a 404
         args = ["detect", *db, "--judge", "--model", "m", "--base-url", url]
-        result = runner.invoke(app, [*args, "--judge-mode", "drift"])
+        result = runner.invoke(app, [*args, "--judge-concurrency", "1"])
+        # the batch that met the 404 is finished, then the call stops
+        assert len(server.requests) == 3 * 5
+    assert result.exit_code == 2
+    assert "HTTP 404" in result.output and "check --base-url, --model" in result.output
+
+
+def test_failed_requests_are_reported_with_the_first_message(db: list[str]) -> None:
+    down = ScriptedOpenAIServer(lambda body: Reply({"error": "overloaded"}, status=503))
+    with down.running() as server:
+        args = ["detect", *db, "--judge", "--model", "m", "--base-url", server.url]
+        result = runner.invoke(app, [*args, "--judge-mode", "drift", "--judge-attempts", "1"])
     assert result.exit_code == 0, result.output
-    assert "first failed request" in result.stderr and "HTTP 404" in result.stderr
+    assert "first failed request" in result.stderr and "HTTP 503" in result.stderr
     assert "judged again by the next call" in result.stdout
 
 

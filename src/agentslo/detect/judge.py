@@ -46,11 +46,21 @@ __all__ = [
     "Judge",
     "JudgeConfig",
     "JudgeSummary",
+    "JudgeUnavailableError",
     "JudgeVerdict",
     "run_judge",
 ]
 
 NAME: Final = "judge"
+#: Statuses that say the judge is misconfigured (key, URL, model): every request would
+#: fail the same way, so the call stops after the batch that met one.
+FATAL_STATUSES: Final = frozenset({401, 403, 404})
+
+
+class JudgeUnavailableError(ValueError):
+    """The judge refuses every request (bad key, URL or model); what was judged is kept."""
+
+
 #: Runs judged between two writes to the store.
 BATCH_RUNS: Final = 20
 
@@ -107,6 +117,8 @@ class JudgeVerdict:
     #: Tokens the request used, as the server reported them (0 when it did not).
     input_tokens: int = 0
     output_tokens: int = 0
+    #: The HTTP status of a failed request (None: no answer at all).
+    http_status: int | None = None
 
 
 @dataclass
@@ -210,7 +222,9 @@ class Judge:
         try:
             response = self._complete(messages(trace, mode, document))
         except ChatError as exc:
-            return JudgeVerdict(*base, status="error", reason=quote(str(exc), 300))
+            return JudgeVerdict(
+                *base, status="error", reason=quote(str(exc), 300), http_status=exc.status
+            )
         content = _content(response)
         tokens = _tokens(response)
         try:
@@ -345,6 +359,15 @@ def run_judge(
             summary.runs += len(results)
             if progress is not None:
                 progress(summary.runs, pending)
+            fatal = next(
+                (v for _, vs in results for v in vs if v.http_status in FATAL_STATUSES), None
+            )
+            if fatal is not None:
+                raise JudgeUnavailableError(
+                    f"the judge at {config.base_url} refused a request ({fatal.reason}); check "
+                    "--base-url, --model and OPENAI_API_KEY. Runs judged so far are kept; "
+                    "the rest are judged by the next call"
+                )
     return summary
 
 
