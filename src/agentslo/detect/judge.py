@@ -21,19 +21,24 @@ the rest. Bookkeeping in ``detect_runs`` uses the detector name ``judge:<mode>``
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
-
-import pyarrow as pa
 
 from agentslo.agents.openai_chat import ChatClient, ChatError
 from agentslo.detect._finding import finding
 from agentslo.detect._judge_answer import VERDICT_SCHEMA, RejectedAnswerError, parse_answer
 from agentslo.detect._judge_prompt import JUDGE_MODES, JudgeMode, messages, transcript
+from agentslo.detect._judge_records import JudgeSummary, JudgeVerdict
+from agentslo.detect._judge_store import (
+    NAME,
+    bookkeeping_name,
+    judged,
+    mark_empty,
+    store_batch,
+)
 from agentslo.detect._run import load_traces, pending_count
 from agentslo.detect._text import quote
 from agentslo.detect._trace import Trace
@@ -51,7 +56,6 @@ __all__ = [
     "run_judge",
 ]
 
-NAME: Final = "judge"
 #: Statuses that say the judge is misconfigured (key, URL, model): every request would
 #: fail the same way, so the call stops after the batch that met one.
 FATAL_STATUSES: Final = frozenset({401, 403, 404})
@@ -63,11 +67,6 @@ class JudgeUnavailableError(ValueError):
 
 #: Runs judged between two writes to the store.
 BATCH_RUNS: Final = 20
-
-
-def bookkeeping_name(mode: str) -> str:
-    """The ``detect_runs`` detector name recording that ``mode`` was judged."""
-    return f"{NAME}:{mode}"
 
 
 @dataclass(frozen=True)
@@ -97,81 +96,6 @@ class JudgeConfig:
             )
         if self.attempts < 1 or self.concurrency < 1 or self.timeout <= 0:
             raise ValueError("judge attempts, concurrency and timeout must be positive")
-
-
-@dataclass(frozen=True)
-class JudgeVerdict:
-    """What came of asking about one mode of one run."""
-
-    project: str
-    run_id: str
-    mode: str
-    #: ``accepted``, ``rejected`` (failed a check) or ``error`` (no answer).
-    status: str
-    reason: str | None = None
-    label: str | None = None
-    cited_step: int | None = None
-    explanation: str | None = None
-    #: The raw answer (shortened), kept for rejected ones so a person can see why.
-    answer: str | None = None
-    #: Tokens the request used, as the server reported them (0 when it did not).
-    input_tokens: int = 0
-    output_tokens: int = 0
-    #: The HTTP status of a failed request (None: no answer at all).
-    http_status: int | None = None
-
-
-@dataclass
-class JudgeSummary:
-    """What a judge call did: runs judged, and verdicts per mode by outcome."""
-
-    model: str
-    runs: int = 0
-    skipped: int = 0
-    accepted: Counter[str] = field(default_factory=Counter)
-    present: Counter[str] = field(default_factory=Counter)
-    rejected: dict[str, Counter[str]] = field(default_factory=dict)
-    errors: Counter[str] = field(default_factory=Counter)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    #: The first failed request's message (a wrong model or key fails every request).
-    first_error: str | None = None
-
-    def add(self, verdict: JudgeVerdict) -> None:
-        self.input_tokens += verdict.input_tokens
-        self.output_tokens += verdict.output_tokens
-        if verdict.status == "error" and self.first_error is None:
-            self.first_error = verdict.reason
-        if verdict.status == "accepted":
-            self.accepted[verdict.mode] += 1
-            self.present[verdict.mode] += verdict.label == "present"
-        elif verdict.status == "rejected":
-            self.rejected.setdefault(verdict.mode, Counter())[verdict.reason or "?"] += 1
-        else:
-            self.errors[verdict.mode] += 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary as JSON-ready data."""
-        modes = sorted({*self.accepted, *self.rejected, *self.errors})
-        return {
-            "model": self.model,
-            "runs_judged": self.runs,
-            "runs_skipped": self.skipped,
-            "modes": {
-                m: {
-                    "accepted": self.accepted[m],
-                    "present": self.present[m],
-                    "rejected": dict(sorted(self.rejected.get(m, Counter()).items())),
-                    "errors": self.errors[m],
-                }
-                for m in modes
-            },
-            "total_rejected": sum(sum(c.values()) for c in self.rejected.values()),
-            "total_errors": sum(self.errors.values()),
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "first_error": self.first_error,
-        }
 
 
 def _texts(trace: Trace) -> str:
@@ -339,7 +263,7 @@ def run_judge(
         [since, since, run_id, run_id],
     ).fetchone()
     summary.skipped = (int(total[0]) if total else 0) - pending
-    done = set() if rerun else _judged(store, marks)
+    done = set() if rerun else judged(store, marks)
 
     def work(trace: Trace) -> tuple[Trace, list[JudgeVerdict]]:
         if not trace.spans:
@@ -351,8 +275,10 @@ def run_judge(
     with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
         for batch in _batches(traces, BATCH_RUNS):
             results = list(pool.map(work, batch))
-            _store(store, judge, results, config.model)
-            _mark_empty(store, [t for t, _ in results if not t.spans], marks)
+            verdicts = [v for _, vs in results for v in vs]
+            found = [f for t, vs in results for v in vs if (f := judge.finding(t, v))]
+            store_batch(store, verdicts, found, config.model)
+            mark_empty(store, [t for t, _ in results if not t.spans], marks)
             for _, verdicts in results:
                 for verdict in verdicts:
                     summary.add(verdict)
@@ -380,83 +306,3 @@ def _batches(traces: Iterator[Trace], size: int) -> Iterator[list[Trace]]:
             batch = []
     if batch:
         yield batch
-
-
-def _judged(store: Store, marks: list[str]) -> set[tuple[str, str, str]]:
-    rows = store.con.execute(
-        "SELECT project, run_id, detector FROM detect_runs WHERE detector IN (SELECT unnest(?))",
-        [marks],
-    ).fetchall()
-    prefix = len(NAME) + 1
-    return {(p, r, d[prefix:]) for p, r, d in rows}
-
-
-def _mark_empty(store: Store, traces: list[Trace], marks: list[str]) -> None:
-    """Record runs without spans as judged (with no finding) so they are not read again."""
-    if not traces:
-        return
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [(t.project, t.run_id, mark, now, 0) for t in traces for mark in marks]
-    store.con.executemany("INSERT OR REPLACE INTO detect_runs VALUES (?, ?, ?, ?, ?)", rows)
-
-
-def _store(
-    store: Store, judge: Judge, results: list[tuple[Trace, list[JudgeVerdict]]], model: str
-) -> None:
-    """Write a batch: findings and verdicts replace those of the same (run, mode);
-    a (run, mode) is marked judged unless its request failed."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    found: list[Finding] = []
-    rows: list[JudgeVerdict] = []
-    for trace, verdicts in results:
-        for verdict in verdicts:
-            rows.append(verdict)
-            made = judge.finding(trace, verdict)
-            if made is not None:
-                found.append(made)
-    if not rows:
-        return
-    keys = pa.table(
-        {
-            "project": [v.project for v in rows],
-            "run_id": [v.run_id for v in rows],
-            "mode": [v.mode for v in rows],
-            "status": [v.status for v in rows],
-            "reason": [v.reason for v in rows],
-            "label": [v.label for v in rows],
-            "cited_step": pa.array([v.cited_step for v in rows], pa.int64()),
-            "explanation": [v.explanation for v in rows],
-            "answer": [v.answer for v in rows],
-            "model": [model] * len(rows),
-            "judged_at": pa.array([now] * len(rows), pa.timestamp("us")),
-        }
-    )
-    con = store.con
-    con.register("_judge_batch", keys)
-    answered = "(SELECT project, run_id, mode FROM _judge_batch WHERE status <> 'error')"
-    try:
-        # Answered (run, mode)s replace what was there; a failed request replaces only
-        # an earlier failure, never an answer got before.
-        con.execute(
-            f"DELETE FROM findings WHERE detector = ? AND (project, run_id, mode) IN {answered}",
-            [NAME],
-        )
-        con.execute(f"DELETE FROM judge_verdicts WHERE (project, run_id, mode) IN {answered}")
-        con.execute(
-            "DELETE FROM judge_verdicts WHERE status = 'error' AND (project, run_id, mode) IN "
-            "(SELECT project, run_id, mode FROM _judge_batch)"
-        )
-        con.execute(
-            "DELETE FROM detect_runs WHERE (project, run_id, detector) IN "
-            f"(SELECT project, run_id, '{NAME}:' || mode FROM _judge_batch WHERE status <> 'error')"
-        )
-        if found:
-            store.write_records(found)
-        con.execute("INSERT OR IGNORE INTO judge_verdicts SELECT * FROM _judge_batch")
-        con.execute(
-            f"INSERT INTO detect_runs SELECT b.project, b.run_id, '{NAME}:' || b.mode, "
-            "b.judged_at, CASE WHEN b.status = 'accepted' AND b.label = 'present' THEN 1 "
-            "ELSE 0 END FROM _judge_batch b WHERE b.status <> 'error'"
-        )
-    finally:
-        con.unregister("_judge_batch")
