@@ -69,18 +69,23 @@ def test_detect_surface() -> None:
     assert sorted(agentslo.detect.__all__) == sorted(
         [
             "DETECTORS",
+            "JUDGE_MODES",
             "RATE_MODES",
             "Attribution",
             "DetectSummary",
             "Detector",
+            "JudgeConfig",
+            "JudgeSummary",
             "Trace",
             "attribute",
             "finding_rates",
             "instruction_of",
+            "judge_agreement",
             "label_agreement",
             "load_traces",
             "resolve",
             "run_detectors",
+            "run_judge",
         ]
     )
     for name in agentslo.detect.__all__:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from tests.openai_server import ScriptedServer, chat_completion, scripted_server
+from tests.openai_server import ScriptedOpenAIServer, chat_response
 
 from agentslo.store import open_store
 
@@ -42,30 +41,22 @@ def refund_policy(body: dict[str, Any]) -> dict[str, Any]:
     tools = {t["function"]["name"] for t in body.get("tools") or []}
     answered = {m.get("tool_call_id") for m in body["messages"] if m["role"] == "tool"}
     if "transfer_to_billing" in tools:
-        message: dict[str, Any] = {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [_tool_call("call_handoff", "transfer_to_billing", {})],
-        }
+        calls = [_tool_call("call_handoff", "transfer_to_billing", {})]
     elif "call_refund" not in answered:
-        message = {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [_tool_call("call_refund", "refund", {"order_id": "42"})],
-        }
+        calls = [_tool_call("call_refund", "refund", {"order_id": "42"})]
     else:
-        message = {"role": "assistant", "content": "Refunded order 42."}
-    return chat_completion(body, message)
+        return chat_response("Refunded order 42.", body["model"])
+    return chat_response(None, body["model"], tool_calls=calls)
 
 
 @pytest.fixture
-def chat() -> Iterator[ScriptedServer]:
-    with scripted_server(refund_policy) as server:
+def chat() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer(refund_policy).running() as server:
         yield server
 
 
 def test_openai_agents_sdk_hand_off_and_tool(
-    serve: Callable[..., ThreadServer], keys: dict[str, str], chat: ScriptedServer, tmp_path: Path
+    serve: Callable[..., ThreadServer], keys: dict[str, str], chat: ScriptedOpenAIServer
 ) -> None:
     from openai import AsyncOpenAI
 
@@ -106,7 +97,7 @@ def test_openai_agents_sdk_hand_off_and_tool(
         report = client.get("/v1/report").json()
     (group,) = report["groups"]
     assert group["runs"] == 2
-    assert group["total_tokens"] == 2 * 3 * 110
+    assert group["total_tokens"] == 2 * 3 * (200 + 30)
 
     server.stop()
     with open_store(server.config.db, read_only=True) as store:
@@ -127,4 +118,4 @@ def test_openai_agents_sdk_hand_off_and_tool(
     assert tools == [("refund",)]
     assert agents_seen == [("billing",), ("helpdesk",), ("triage",)]
     # steps are model calls: triage's one, billing's two
-    assert runs == [("helpdesk", 3, 1, 1, 300, 30, "a")] * 2
+    assert runs == [("helpdesk", 3, 1, 1, 600, 90, "a")] * 2

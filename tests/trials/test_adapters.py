@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.openai_server import ScriptedServer, chat_completion, scripted_server
+from tests.openai_server import ScriptedOpenAIServer
 from typer.testing import CliRunner
 
 from agentslo.cli.app import app
@@ -40,49 +40,55 @@ def test_pydantic_ai_test_model_calls_every_tool_with_its_schema(run: Run) -> No
     assert not result.passed  # calling every tool is not solving the task
 
 
-def rollback_policy(body: dict[str, Any]) -> dict[str, Any]:
-    """The scripted rollback playbook (``next_action``) as an OpenAI-compatible model."""
-    messages = body["messages"]
-    instruction = next(m["content"] for m in messages if m["role"] == "user")
-    calls: dict[str, tuple[str, dict[str, Any]]] = {}
-    steps = []
-    for m in messages:
-        for call in m.get("tool_calls") or []:
-            calls[call["id"]] = (
-                call["function"]["name"],
-                json.loads(call["function"]["arguments"]),
-            )
-        if m["role"] == "tool":
-            name, args = calls[m["tool_call_id"]]
-            steps.append((name, args, json.loads(m["content"])))
-    action = next_action(instruction, steps)
-    if isinstance(action, str):
-        message: dict[str, Any] = {"role": "assistant", "content": action}
-    else:
-        name, args = action
-        message = {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": f"call_{len(steps)}",
-                    "type": "function",
-                    "function": {"name": name, "arguments": json.dumps(args)},
-                }
-            ],
+class _Server(ScriptedOpenAIServer):
+    """The shared scripted server playing the rollback policy of ``scripted_model``."""
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body["messages"]
+        instruction = next(m["content"] for m in messages if m["role"] == "user")
+        calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        steps = []
+        for m in messages:
+            for call in m.get("tool_calls") or []:
+                calls[call["id"]] = (
+                    call["function"]["name"],
+                    json.loads(call["function"]["arguments"]),
+                )
+            if m["role"] == "tool":
+                name, args = calls[m["tool_call_id"]]
+                steps.append((name, args, json.loads(m["content"])))
+        action = next_action(instruction, steps)
+        if isinstance(action, str):
+            message: dict[str, Any] = {"role": "assistant", "content": action}
+        else:
+            name, args = action
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_{len(steps)}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": json.dumps(args)},
+                    }
+                ],
+            }
+        return {
+            "id": "x",
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 200, "completion_tokens": 30, "cost": 0.001},
         }
-    usage = {"prompt_tokens": 200, "completion_tokens": 30, "cost": 0.001}
-    return chat_completion(body, message, usage)
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with scripted_server(rollback_policy) as s:
+def server() -> Iterator[_Server]:
+    with _Server().running() as s:
         yield s
 
 
 def test_openai_loop_against_a_local_server(
-    run: Run, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    run: Run, server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     (result,) = run(
@@ -104,7 +110,7 @@ def test_openai_loop_against_a_local_server(
 
 
 def test_cli_model_and_base_url_run_the_openai_loop(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-cli")
     args = ["trial", "run", "opsdesk", "--model", "local-model", "--base-url", server.url]

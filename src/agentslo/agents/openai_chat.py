@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from agentslo.agents.client import ToolCallError, ToolClient
 
-__all__ = ["SYSTEM_PROMPT", "ChatClient", "agent"]
+__all__ = ["SYSTEM_PROMPT", "ChatClient", "ChatError", "agent"]
 
 SYSTEM_PROMPT: Final = (
     "You operate a business system through the provided tools. Use tools to read and "
@@ -32,13 +32,43 @@ SYSTEM_PROMPT: Final = (
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 
 
-class ChatClient:
-    """A minimal chat-completions client (POST ``{base_url}/chat/completions``)."""
+class ChatError(RuntimeError):
+    """A chat-completions request failed for good (after its retries).
 
-    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 120.0) -> None:
+    ``status`` is the HTTP status when the server answered (None: no answer at all,
+    e.g. refused connection or timeout).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+#: The longest wait a server's ``Retry-After`` header is obeyed for.
+MAX_RETRY_AFTER_S: Final = 30.0
+
+
+class ChatClient:
+    """A minimal chat-completions client (POST ``{base_url}/chat/completions``).
+
+    A request is retried (up to ``attempts`` in all, waiting ``backoff`` * 2**attempt
+    seconds, or the server's ``Retry-After``) on HTTP 429 and 5xx, on connection
+    errors and timeouts, and on a body that is not JSON; other HTTP errors (a 400 for
+    a bad request, a 401 for a bad key) fail at once. Failures raise :class:`ChatError`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float = 120.0,
+        backoff: float = 0.5,
+    ) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.api_key = api_key
         self.timeout = timeout
+        self.backoff = backoff
 
     def complete(self, body: dict[str, Any], *, attempts: int = 4) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
@@ -46,20 +76,38 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         data = json.dumps(body).encode()
         for attempt in range(attempts):
+            last = attempt == attempts - 1
+            wait = self.backoff * 2**attempt
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    payload: dict[str, Any] = json.loads(response.read())
-                    return payload
+                    raw = response.read()
+                payload = json.loads(raw)
+                if not isinstance(payload, dict):
+                    raise ValueError("not a JSON object")
+                return payload
             except urllib.error.HTTPError as exc:
-                if (exc.code < 500 and exc.code != 429) or attempt == attempts - 1:
-                    detail = exc.read()[:500].decode("utf-8", "replace")
-                    raise RuntimeError(f"{self.url}: HTTP {exc.code}: {detail}") from exc
-            except urllib.error.URLError as exc:
-                if attempt == attempts - 1:
-                    raise RuntimeError(f"{self.url}: {exc.reason}") from exc
-            time.sleep(0.5 * 2**attempt)
-        raise RuntimeError(f"{self.url}: no response")  # pragma: no cover
+                detail = exc.read()[:500].decode("utf-8", "replace")
+                if (exc.code < 500 and exc.code != 429) or last:
+                    raise ChatError(f"{self.url}: HTTP {exc.code}: {detail}", exc.code) from exc
+                wait = _retry_after(exc.headers.get("Retry-After"), wait)
+            except ValueError as exc:  # a 200 whose body is not a JSON object
+                if last:
+                    raise ChatError(f"{self.url}: response is not JSON ({exc})", 200) from exc
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                if last:
+                    reason = getattr(exc, "reason", None) or exc
+                    raise ChatError(f"{self.url}: {reason}") from exc
+            time.sleep(wait)
+        raise ChatError(f"{self.url}: no response")  # pragma: no cover
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    """Seconds a ``Retry-After`` header asks for (capped), else ``default``."""
+    try:
+        return min(max(float(header or ""), 0.0), MAX_RETRY_AFTER_S)
+    except ValueError:
+        return default
 
 
 def _run_tool(tools: ToolClient, name: str, arguments: str | None) -> str:

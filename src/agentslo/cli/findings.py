@@ -12,7 +12,7 @@ from rich.table import Table
 from agentslo.cli.common import DbOption, JsonOption, console, handle_errors, open_db, print_json
 from agentslo.cli.render import fmt_pct
 from agentslo.cli.report import split_list
-from agentslo.detect import RATE_MODES, finding_rates, label_agreement
+from agentslo.detect import RATE_MODES, finding_rates, judge_agreement, label_agreement
 
 __all__ = ["findings"]
 
@@ -73,7 +73,8 @@ def findings(
         typer.Option(
             "--agreement",
             help="Score a detector's findings (--detector, default root_cause; --mode, default "
-            "root_cause) against people's labels (detector 'human') instead of listing.",
+            "root_cause) against people's labels (detector 'human') instead of listing; with "
+            "--detector judge, the LLM judge against the deterministic detectors per mode.",
         ),
     ] = False,
     db: DbOption = None,
@@ -81,6 +82,9 @@ def findings(
 ) -> None:
     """List findings with their evidence (newest analysis of each run)."""
     with open_db(db, read_only=True) as store:
+        if agreement and detector == "judge":
+            _print_judge_agreement(judge_agreement(store, [mode] if mode else None), json_output)
+            return
         if agreement:
             scored = label_agreement(store, detector or "root_cause", mode or "root_cause")
             _print_agreement(scored, json_output)
@@ -143,4 +147,29 @@ def _print_agreement(scored: dict[str, Any], json_output: bool) -> None:
         table.add_column(column, justify="right")
     keys = ("agent_accuracy", "step_accuracy", "step_within_1", "step_within_5")
     table.add_row(*(fmt_pct(scored[k]) for k in keys))
+    console.print(table)
+
+
+def _print_judge_agreement(rows: list[dict[str, Any]], json_output: bool) -> None:
+    if json_output:
+        print_json(rows)
+        return
+    table = Table(title="LLM judge against the deterministic detectors (runs both analysed)")
+    columns = ("mode", "rules", "judged", "compared", "both", "only judge", "only rules")
+    for column in (*columns, "neither", "agreement", "kappa", "same step", "rejected", "errors"):
+        table.add_column(column, justify="left" if column in ("mode", "rules") else "right")
+    for row in rows:
+        kappa = "-" if row["kappa"] is None else f"{row['kappa']:.2f}"
+        rejected = ", ".join(f"{k} {v}" for k, v in row["rejected"].items()) or "0"
+        table.add_row(
+            row["mode"],
+            row["rules"],
+            *(f"{row[k]:,}" for k in ("judged", "compared", "both", "only_judge", "only_rules")),
+            f"{row['neither']:,}",
+            fmt_pct(row["agreement"]),
+            kappa,
+            fmt_pct(row["same_step"]),
+            rejected,
+            f"{row['errors']:,}",
+        )
     console.print(table)

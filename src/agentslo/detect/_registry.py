@@ -7,6 +7,7 @@ from typing import Final
 
 from agentslo.detect import claims, drift, handoff, loops, recovery, root_cause, termination
 from agentslo.detect._trace import Trace
+from agentslo.detect.relatedness import Relatedness, lexical
 from agentslo.model import Finding
 
 __all__ = ["DETECTORS", "Detector", "resolve"]
@@ -24,13 +25,21 @@ DETECTORS: Final[dict[str, Detector]] = {
 }
 
 
-def resolve(names: list[str] | None) -> dict[str, Detector]:
-    """The detectors called ``names`` (all of them when empty); ValueError on an unknown name."""
+def resolve(names: list[str] | None, *, relatedness: Relatedness = lexical) -> dict[str, Detector]:
+    """The detectors called ``names`` (all of them when empty); ValueError on an unknown name.
+
+    ``relatedness`` is the backend the drift detector measures relatedness with.
+    """
     if not names:
-        return dict(DETECTORS)
-    unknown = [n for n in names if n not in DETECTORS]
-    if unknown:
-        raise ValueError(
-            f"unknown detector {', '.join(map(repr, unknown))}; use one of: {', '.join(DETECTORS)}"
-        )
-    return {n: DETECTORS[n] for n in dict.fromkeys(names)}
+        chosen = dict(DETECTORS)
+    else:
+        unknown = [n for n in names if n not in DETECTORS]
+        if unknown:
+            raise ValueError(
+                f"unknown detector {', '.join(map(repr, unknown))}; "
+                f"use one of: {', '.join(DETECTORS)}"
+            )
+        chosen = {n: DETECTORS[n] for n in dict.fromkeys(names)}
+    if drift.NAME in chosen:
+        chosen[drift.NAME] = drift.detector(relatedness)
+    return chosen

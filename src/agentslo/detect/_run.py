@@ -18,10 +18,11 @@ import pyarrow as pa
 
 from agentslo.detect._registry import resolve
 from agentslo.detect._trace import Trace
+from agentslo.detect.relatedness import Relatedness, lexical
 from agentslo.model import SOURCE_TRUST, SPANS_SCHEMA, Finding, Span
 from agentslo.store import Store
 
-__all__ = ["DetectSummary", "load_traces", "run_detectors"]
+__all__ = ["DetectSummary", "load_traces", "pending_count", "run_detectors"]
 
 #: Runs analysed per write (findings and bookkeeping are written atomically per batch).
 BATCH_RUNS: Final = 500
@@ -80,6 +81,22 @@ def _outcomes(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
     return best
 
 
+def pending_count(
+    store: Store,
+    detectors: list[str],
+    *,
+    since: datetime | None = None,
+    run_id: str | None = None,
+    rerun: bool = False,
+) -> int:
+    """How many runs :func:`load_traces` would yield for the same arguments."""
+    row = store.con.execute(
+        f"SELECT count(*) FROM ({_pending_sql(detectors, rerun=rerun)})",
+        [since, since, run_id, run_id],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def load_traces(
     store: Store,
     detectors: list[str],
@@ -134,10 +151,14 @@ def run_detectors(
     since: datetime | None = None,
     run_id: str | None = None,
     rerun: bool = False,
+    relatedness: Relatedness = lexical,
 ) -> DetectSummary:
     """Run the detectors called ``names`` (default: all) over the runs not yet analysed
-    (started at or after ``since``; only ``run_id`` if given) and store their findings."""
-    chosen = resolve(names)
+    (started at or after ``since``; only ``run_id`` if given) and store their findings.
+
+    ``relatedness`` is the drift detector's backend (see :mod:`agentslo.detect.relatedness`).
+    """
+    chosen = resolve(names, relatedness=relatedness)
     summary = DetectSummary(findings=dict.fromkeys(chosen, 0))
     total = store.con.execute(
         "SELECT count(*) FROM runs "

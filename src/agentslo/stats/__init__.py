@@ -3,9 +3,11 @@
 Fixed-sample intervals (Wilson), pass^k, and the always-valid sequential tests the
 regression gates use: betting confidence sequences for bounded means (exact), the
 mixture SPRT for proportions, quantile confidence sequences, an asymptotic
-confidence sequence for a ratio of sums, and Bonferroni control across metrics.
+confidence sequence for a ratio of sums, Bonferroni control across metrics, and
+Cohen's kappa for agreement between two raters.
 """
 
+from agentslo.stats.agreement import cohen_kappa, cohen_kappa_2x2
 from agentslo.stats.asymptotic import asymptotic_halfwidth, horizon_rho2, projected_runs
 from agentslo.stats.betting import (
     DEFAULT_BET_SCALE,
@@ -42,6 +44,8 @@ __all__ = [
     "bet_grid",
     "betting_cs",
     "bonferroni_alpha",
+    "cohen_kappa",
+    "cohen_kappa_2x2",
     "horizon_rho2",
     "msprt_log_lr",
     "msprt_mixing_variance",

@@ -149,6 +149,20 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "revoked_at TIMESTAMP)",
         ),
     ),
+    Migration(
+        8,
+        "LLM judge verdicts",
+        (
+            # agentslo.detect.judge: one row per (project, run, mode) judged, whether the
+            # answer was accepted (label present/absent), rejected (malformed or
+            # injected: never a finding) or failed (no answer). Agreement with the
+            # deterministic detectors is computed from the accepted rows.
+            "CREATE TABLE judge_verdicts (project VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
+            "mode VARCHAR NOT NULL, status VARCHAR NOT NULL, reason VARCHAR, label VARCHAR, "
+            "cited_step BIGINT, explanation VARCHAR, answer VARCHAR, model VARCHAR, "
+            "judged_at TIMESTAMP NOT NULL, PRIMARY KEY (project, run_id, mode))",
+        ),
+    ),
 )
 
 
