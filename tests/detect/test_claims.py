@@ -3,7 +3,9 @@ success that the verifier refuted."""
 
 from __future__ import annotations
 
-from tests.detect.builders import modes, trace
+from datetime import timedelta
+
+from tests.detect.builders import T0, modes, trace
 
 from agentslo.detect import claims
 
@@ -46,3 +48,21 @@ def test_claimed_success_verified_as_failure() -> None:
         {}, outcome="failure", outcome_source="judge", attributes={"claimed_outcome": "success"}
     )
     assert claims.detect(judged) == []
+
+
+def test_the_final_answer_on_the_wrapping_agent_span_is_backed_by_the_calls_inside() -> None:
+    t = trace(
+        {
+            "kind": "agent",
+            "output_text": "I refunded $20 on order A-1234.",
+            "ended_at": T0 + timedelta(seconds=9),
+        },
+        {"kind": "tool", "tool": "issue_refund", "input_text": '{"order_id": "A-1234"}'},
+        {"output_text": "I refunded $20 on order A-1234."},
+    )
+    assert claims.detect(t) == []
+    unbacked = trace(
+        {"kind": "agent", "output_text": "I refunded order A-1234.", "ended_at": T0},
+        {"kind": "tool", "tool": "issue_refund", "input_text": '{"order_id": "A-1234"}'},
+    )
+    assert modes(claims.detect(unbacked)) == [("unbacked_claim", 0)]

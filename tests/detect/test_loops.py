@@ -51,3 +51,10 @@ def test_step_limit_from_error_type() -> None:
         {"kind": "agent", "status": "error", "error_type": "MaxTurnsExceeded max_turns"},
     )
     assert modes(loops.detect(t)) == [("step_limit", 1)]
+
+
+def test_step_limit_from_framework_exception_names() -> None:
+    for error in ("MaxTurnsExceeded", "AgentMaxStepsError", "GraphRecursionError"):
+        t = trace({"kind": "llm"}, {"kind": "agent", "status": "error", "error_type": error})
+        assert modes(loops.detect(t)) == [("step_limit", 1)], error
+    assert loops.detect(trace({"kind": "agent", "error_type": "MaxRetryError"})) == []

@@ -3,20 +3,23 @@
 verified (or judged by a person) to be a failure.
 
 A claim is a first-person or passive past-tense action verb in a reasoning step's
-output. It is backed when a successful tool span at or before the claim names the
-action (its tool name holds the verb's stem) or carries the claim's object (an
-entity such as ``1234`` in the call's arguments).
+output. It is backed when a successful tool span that had finished by the time the
+claiming span did names the action (its tool name holds the verb's stem) or
+carries the claim's object (an entity such as ``1234`` in the call's arguments).
+Finished, not earlier in step order: an agent span that wraps the run reports the
+run's final answer as its output, and the calls inside it back that answer.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final
 
 from agentslo.detect._finding import finding
 from agentslo.detect._text import entities, mentions, quote
 from agentslo.detect._trace import Trace, is_fault
-from agentslo.model import Finding
+from agentslo.model import Finding, Span
 
 __all__ = ["ACTIONS", "NAME", "detect"]
 
@@ -56,12 +59,21 @@ def detect(trace: Trace) -> list[Finding]:
     return [*_unbacked(trace), *_claimed_but_failed(trace)]
 
 
+def _finished(span: Span) -> datetime:
+    return span.ended_at or span.started_at
+
+
 def _unbacked(trace: Trace) -> list[Finding]:
     out: list[Finding] = []
     for step, span in enumerate(trace.spans):
         if span.kind == "tool" or not span.output_text:
             continue
-        done = [s for s in trace.spans[: step + 1] if s.kind == "tool" and not is_fault(s)]
+        said_at = _finished(span)
+        done = [
+            s
+            for i, s in enumerate(trace.spans)
+            if s.kind == "tool" and not is_fault(s) and (i <= step or _finished(s) <= said_at)
+        ]
         for match in _VERB.finditer(span.output_text):
             stem = _STEM[match.group("verb").lower()]
             objects = list(entities(match.group("object")))

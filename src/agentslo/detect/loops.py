@@ -10,6 +10,7 @@ counted: they cannot be shown to be the same call.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from agentslo.detect._finding import finding
@@ -24,7 +25,15 @@ NAME: Final = "loops"
 REPEATS: Final = 3
 #: Consecutive repetitions of an agent cycle (A→B→A→B→A→B is 3 of length 2).
 CYCLE_REPEATS: Final = 3
-_LIMIT_WORDS: Final = ("max_turns", "max_steps", "step_limit", "recursion_limit", "max_iterations")
+_LIMIT_WORDS: Final = (
+    "max_turns",
+    "max_steps",
+    "step_limit",
+    "recursion_limit",
+    "max_iterations",
+    "recursion_error",  # LangGraph's GraphRecursionError
+)
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def detect(trace: Trace) -> list[Finding]:
@@ -96,9 +105,13 @@ def _agent_cycles(trace: Trace) -> list[Finding]:
 
 
 def _step_limit(trace: Trace) -> list[Finding]:
+    """Signals in snake case or as exception class names (``MaxTurnsExceeded`` of the
+    OpenAI Agents SDK, ``AgentMaxStepsError`` of smolagents, ``GraphRecursionError``)."""
     for step, span in enumerate(trace.spans):
         marks = " ".join(
-            str(v) for v in (span.error_type, span.attributes.get("stop_reason"), span.name) if v
+            _CAMEL.sub("_", str(v))
+            for v in (span.error_type, span.attributes.get("stop_reason"), span.name)
+            if v
         ).lower()
         hit = next((w for w in _LIMIT_WORDS if w in marks), None)
         if hit is not None:

@@ -5,7 +5,9 @@ The rule, in order:
 
 1. If a tool (or any) step failed, the earliest fault is the first visible effect
    of the error. Its cause is the step that issued it: its parent when the
-   parent is a reasoning step (``llm``/``agent``), else the nearest earlier
+   parent is a model call (``llm``); when the parent is an ``agent`` span (the
+   wrapper instrumented frameworks put around an agent's calls), the latest
+   model call under that agent before the fault; else the nearest earlier
    non-tool step — the agent that wrote the failing call. Every later fault is
    reported as part of the cascade.
 2. Otherwise (a run that failed without any fault) the decisive step is the first
@@ -47,6 +49,10 @@ def _issuer(trace: Trace, fault: int) -> int:
     if parent:
         for step in range(fault - 1, -1, -1):
             if spans[step].span_id == parent and spans[step].kind in ("llm", "agent"):
+                if spans[step].kind == "agent":  # a wrapper: its latest model call wrote it
+                    for k in range(fault - 1, step, -1):
+                        if spans[k].parent_span_id == parent and spans[k].kind == "llm":
+                            return k
                 return step
     if spans[fault].kind != "tool":
         return fault
