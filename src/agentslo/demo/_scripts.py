@@ -138,8 +138,10 @@ class Script:
 class _Writer:
     """Appends entries to a script, tracking the current agent and the sub-goals met."""
 
-    def __init__(self, domain: Domain, ent: dict[str, str], rng: random.Random) -> None:
-        self.d, self.e, self.rng = domain, ent, rng
+    def __init__(
+        self, domain: Domain, ent: dict[str, str], rng: random.Random, variant: int
+    ) -> None:
+        self.d, self.e, self.rng, self.variant = domain, ent, rng, variant
         self.entries: list[Entry] = []
         self.cases: list[Case] = []
         self.parent, self.role = -1, 0
@@ -156,8 +158,10 @@ class _Writer:
     def pick(self, options: tuple[str, ...]) -> str:
         return self.f(options[self.rng.randrange(len(options))])
 
-    def chance(self, p: float) -> bool:
-        return self.rng.random() < p
+    def share(self, k: int, of: int) -> bool:
+        """True for ``k`` in every ``of`` variants: how a script's form is split exactly
+        (a random draw per variant would make the shares differ from seed to seed)."""
+        return self.variant % of < k
 
     def _add(self, entry: Entry) -> int:
         self.entries.append(entry)
@@ -231,8 +235,10 @@ class _Writer:
     def claim(self) -> int:
         return self.llm(self.pick(self.d.claims))
 
-    def case(self, mode: str, entry: int | None, role: int | None = None) -> None:
-        self.cases.append(Case(mode, entry, self.role if role is None else role))
+    def case(self, mode: str, entry: int | None) -> None:
+        """Record a failure of ``mode`` at ``entry``, by the agent of that span."""
+        role = None if entry is None else self.entries[entry].role
+        self.cases.append(Case(mode, entry, role))
 
     def finish(
         self,
@@ -246,9 +252,9 @@ class _Writer:
         """The script, with the cases that follow from how it ended."""
         last = len(self.entries) - 1
         if self.listed and len(self.goals) < self.n_goals:
-            self.case("open_subgoal", last, self.entries[last].role)
+            self.case("open_subgoal", last)
         if self.changed is not None and not self.checked:
-            self.case("no_verification", self.changed, self.entries[self.changed].role)
+            self.case("no_verification", self.changed)
         final = self.entries[last]
         output = final.output if root_output and final.kind == "llm" else None
         return Script(
@@ -297,7 +303,7 @@ def _retried(w: _Writer) -> Script:
     """A transient fault on the change, retried with success (sometimes twice)."""
     w.lookup()
     w.decide()
-    for _ in range(2 if w.chance(0.25) else 1):
+    for _ in range(2 if w.share(1, 4) else 1):
         w.fault(w.d.change, w.f(w.d.change_args))
         w.llm("The call failed with a transient error; retrying.")
     w.change()
@@ -399,7 +405,7 @@ def _one_revision(w: _Writer) -> Script:
 def _repeated_call(w: _Writer) -> Script:
     """The same lookup again and again, its answer already in hand."""
     args = w.f(w.d.lookup_args)
-    reordered = w.chance(0.2)  # the model rewrites the arguments in another order
+    reordered = w.share(1, 4)  # the model rewrites the arguments in another order
     w.lookup()
     third = None
     for k in range(w.rng.randrange(2, 5)):
@@ -428,7 +434,7 @@ def _agent_cycle(w: _Writer) -> Script:
         w.llm(w.f(w.d.revise))
         w.handoff(2, w.f(w.d.revise))
         w.llm(w.f(w.d.revised))
-    w.case("agent_cycle", first, 2)
+    w.case("agent_cycle", first)
     return w.finish("failure/agent_cycle", success=0.05, claims=False)
 
 
@@ -439,7 +445,7 @@ def _step_limit(w: _Writer) -> Script:
     for k in range(w.rng.randrange(6, 11)):
         w.llm("No match yet; trying another query.")
         w.tool(w.d.search, w.f(searches[k % len(searches)]), '{"results": []}')
-    error = w.rng.choice(ROOT_LIMIT_ERRORS)
+    error = ROOT_LIMIT_ERRORS[w.variant % len(ROOT_LIMIT_ERRORS)]
     w.case("step_limit", len(w.entries) - 1)
     return w.finish("failure/step_limit", success=0.0, claims=None, root_error=error)
 
@@ -450,7 +456,7 @@ def _unrecovered(w: _Writer) -> Script:
     w.decide()
     fault = w.fault(w.d.change, w.f(w.d.change_args))
     w.case("unrecovered_fault", fault)
-    if w.chance(0.5):
+    if w.share(1, 2):
         w.llm("I couldn't complete this right now; please try again later.")
         return w.finish("failure/unrecovered_fault", success=0.02, claims=False)
     w.notify()  # carries on with the next call ...
@@ -465,7 +471,7 @@ def _stuck(w: _Writer) -> Script:
     w.decide()
     w.change()
     repeats = w.rng.randrange(4, 7)
-    if w.chance(0.5):
+    if w.share(1, 2):
         first = w.llm("Waiting for the change to settle before continuing.")
         for _ in range(repeats - 1):
             w.llm("Waiting for the change to settle before continuing.")
@@ -500,7 +506,7 @@ def _open_subgoal(w: _Writer) -> Script:
     w.decide()
     w.change()
     w.check()
-    w.llm(w.f(w.d.promise if w.chance(0.3) else w.d.partial))
+    w.llm(w.f(w.d.promise if w.share(1, 4) else w.d.partial))
     if w.d.name == "research":  # publishing is done; the brief asks for one more step
         w.n_goals = 4
         w.instruction += "\n4. Email the sales team a summary"
@@ -522,7 +528,7 @@ def _lost_context(w: _Writer) -> Script:
     w.agent(1, w.instruction)
     w.llm(f"Routing this to the {w.d.subs[1]} agent.")
     handoff = w.handoff(2, w.f(w.d.payload_lossy))
-    w.case("lost_context", handoff, 2)
+    w.case("lost_context", handoff)
     w.llm(w.f(w.d.lossy_action))
     w.change(w.d.lossy_args)
     w.llm(w.f(w.d.lossy_final))
@@ -535,8 +541,8 @@ def _dropped_field(w: _Writer) -> Script:
     w.llm(f"Routing this to the {w.d.subs[1]} agent.")
     payload = w.f(w.d.payload_dropped)
     handoff = w.handoff(2, payload, {"handoff.required_fields": list(w.d.required_fields)})
-    w.case("dropped_field", handoff, 2)
-    w.case("lost_context", handoff, 2)
+    w.case("dropped_field", handoff)
+    w.case("lost_context", handoff)
     w.llm(w.f(w.d.lossy_action))
     w.change(w.d.lossy_args)
     w.llm(w.f(w.d.lossy_final))
@@ -564,7 +570,7 @@ def _late_violation(w: _Writer) -> Script:
     w.decide()
     w.change()
     w.check()
-    said = w.llm(w.f(w.d.violation_say)) if w.chance(0.5) else None
+    said = w.llm(w.f(w.d.violation_say)) if w.share(1, 2) else None
     done = w.tool(w.d.violation_tool, w.f(w.d.violation_args), '{"status": "ok"}')
     w.case("late_violation", said if said is not None else done)
     w.notify()
@@ -574,7 +580,7 @@ def _late_violation(w: _Writer) -> Script:
 
 def _cascade(w: _Writer) -> Script:
     """One wrong value, introduced at a known step, makes the calls after it fail."""
-    if w.chance(0.5):  # the agent that introduced the error is the one whose calls fail
+    if w.share(1, 2):  # the agent that introduced the error is the one whose calls fail
         w.lookup()
         root = w.llm(w.f(w.d.wrong_say))
     else:  # the error comes from an earlier agent, through the hand-off
@@ -582,13 +588,12 @@ def _cascade(w: _Writer) -> Script:
         root = w.llm(w.f(w.d.wrong_say))
         right, wrong = _CORRUPTED[w.d.name]
         handoff = w.handoff(2, w.f(w.d.payload).replace(w.e[right], w.e[wrong]))
-        w.case("lost_context", handoff, 2)  # the right value never reaches the receiver
+        w.case("lost_context", handoff)  # the right value never reaches the receiver
         w.llm(w.pick(w.d.plan))
-    role = w.entries[root].role
     w.tool(w.d.change, w.f(w.d.wrong_args), w.f(w.d.wrong_out), "http.404")
     w.llm("That failed; trying once more.")
     last = w.tool(w.d.change, w.f(w.d.wrong_args), w.f(w.d.wrong_out), "http.404")
-    w.case("cascade", root, role)
+    w.case("cascade", root)
     w.case("unrecovered_fault", last)
     w.llm("I could not complete the request: the target was not found.")
     return w.finish("failure/cascade", success=0.02, claims=False)
@@ -633,7 +638,9 @@ FAILURE_SCENARIOS: Final[dict[str, Builder]] = {
 }
 
 
-def write_script(scenario: str, domain: Domain, ent: dict[str, str], rng: random.Random) -> Script:
-    """The script of ``scenario`` in ``domain`` with entities ``ent``."""
+def write_script(
+    scenario: str, domain: Domain, ent: dict[str, str], rng: random.Random, variant: int
+) -> Script:
+    """Variant ``variant`` of ``scenario`` in ``domain``, with entities ``ent``."""
     builder = HEALTHY_SCENARIOS.get(scenario) or FAILURE_SCENARIOS[scenario]
-    return builder(_Writer(domain, ent, rng))
+    return builder(_Writer(domain, ent, rng, variant))

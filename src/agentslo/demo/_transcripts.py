@@ -137,10 +137,10 @@ def _written(seed: int) -> tuple[Script, ...]:
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
     prng = random.Random(int(rng.integers(2**63)))
     return tuple(
-        write_script(scenario, domain, entities_for(prng), prng)
+        write_script(scenario, domain, entities_for(prng), prng, v)
         for domain in DOMAINS
         for scenario in (*HEALTHY_SCENARIOS, *FAILURE_SCENARIOS)
-        for _ in range(VARIANTS)
+        for v in range(VARIANTS)
     )
 
 
