@@ -572,6 +572,7 @@ def _late_violation(w: _Writer) -> Script:
     w.check()
     said = w.llm(w.f(w.d.violation_say)) if w.share(1, 2) else None
     done = w.tool(w.d.violation_tool, w.f(w.d.violation_args), '{"status": "ok"}')
+    w.changed, w.checked = done, False  # the forbidden act changed things, unchecked
     w.case("late_violation", said if said is not None else done)
     w.notify()
     w.claim()
