@@ -708,15 +708,7 @@ def _concat(parts: list[Columns]) -> Columns:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def generate_chunks(plan: Plan) -> Iterator[dict[str, pa.Table]]:
-    """Batches of ``plan.config.chunk_runs`` runs (the last may be smaller)."""
-    for tables, _truth in generate_with_truth(plan):
-        yield tables
-
-
-def generate_with_truth(plan: Plan) -> Iterator[tuple[dict[str, pa.Table], pa.Table]]:
-    """Batches as :func:`generate_chunks`, each with the ground-truth rows of its
-    transcript runs (table ``ground_truth``'s columns; empty without spans)."""
+def _chunks(plan: Plan) -> Iterator[tuple[Columns, Columns, Columns]]:
     cfg = plan.config
     for lo in range(0, cfg.runs, cfg.chunk_runs):
         hi = min(lo + cfg.chunk_runs, cfg.runs)
@@ -724,7 +716,21 @@ def generate_with_truth(plan: Plan) -> Iterator[tuple[dict[str, pa.Table], pa.Ta
         runs = _concat([_slice(x.runs, lo, hi) for x in blocks])
         spans = _concat([_slice(x.spans, lo, hi) for x in blocks])
         outcomes = _concat([_slice(x.outcomes, lo, hi) for x in blocks])
+        yield runs, spans, outcomes
+
+
+def generate_chunks(plan: Plan) -> Iterator[dict[str, pa.Table]]:
+    """Batches of ``plan.config.chunk_runs`` runs (the last may be smaller)."""
+    for runs, spans, outcomes in _chunks(plan):
         yield _tables(plan, runs, spans, outcomes)
+
+
+def generate_with_truth(plan: Plan) -> Iterator[tuple[dict[str, pa.Table], pa.Table]]:
+    """Batches as :func:`generate_chunks`, each with the ground-truth rows of its
+    transcript runs (table ``ground_truth``'s columns; empty without spans)."""
+    for runs, spans, outcomes in _chunks(plan):
+        tables = _tables(plan, runs, spans, outcomes)
+        yield tables, _truth_table(plan, runs, tables["runs"]["run_id"], has_spans=bool(spans))
 
 
 # -- numpy columns to Arrow tables ------------------------------------------------------------
@@ -754,13 +760,10 @@ def _const(value: str, n: int) -> pa.Array:
     return pa.array([value]).take(pa.array(np.zeros(n, dtype=np.int64)))
 
 
-def _tables(
-    plan: Plan, runs: Columns, spans: Columns, outcomes: Columns
-) -> tuple[dict[str, pa.Table], pa.Table]:
+def _tables(plan: Plan, runs: Columns, spans: Columns, outcomes: Columns) -> dict[str, pa.Table]:
     cfg = plan.config
     n = len(runs["run"])
-    seed_key = mix64(np.uint64(cfg.seed))
-    run_key = mix64(np.asarray(runs["run"], dtype=np.uint64) + seed_key)
+    run_key = _run_keys(plan, runs["run"])
     run_ids = hex_ids(mix64(run_key ^ np.uint64(1)), mix64(run_key ^ np.uint64(2)))
     first = int(runs["run"][0]) if n else 0
 
@@ -816,20 +819,8 @@ def _tables(
     )
 
     tr = plan.transcripts
-    truth = truth_rows(
-        tr,
-        cfg.project,
-        run_ids,
-        run_key,
-        runs["script"] if spans else np.full(n, -1, dtype=np.int64),
-        runs["claim_gap"],
-        plan.agent_names.to_pylist(),
-        plan.sub_names.to_pylist(),
-        agent,
-    )
     if not spans:
-        empty = SPANS_SCHEMA.empty_table()
-        return {"runs": run_table, "spans": empty, "outcomes": outcome_table}, truth
+        return {"runs": run_table, "spans": SPANS_SCHEMA.empty_table(), "outcomes": outcome_table}
     k = len(spans["run"])
     s_local = local(spans["run"])
     s_key = run_key[np.asarray(s_local)]
@@ -863,4 +854,26 @@ def _tables(
         ],
         schema=SPANS_SCHEMA,
     )
-    return {"runs": run_table, "spans": span_table, "outcomes": outcome_table}, truth
+    return {"runs": run_table, "spans": span_table, "outcomes": outcome_table}
+
+
+def _run_keys(plan: Plan, run: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """The per-run hash every id of a run is derived from."""
+    seed_key = mix64(np.uint64(plan.config.seed))
+    return mix64(np.asarray(run, dtype=np.uint64) + seed_key)
+
+
+def _truth_table(plan: Plan, runs: Columns, run_ids: Any, *, has_spans: bool) -> pa.Table:
+    """Ground-truth rows of a chunk's transcript runs (none when spans are left out)."""
+    n = len(runs["run"])
+    return truth_rows(
+        plan.transcripts,
+        plan.config.project,
+        run_ids.combine_chunks() if isinstance(run_ids, pa.ChunkedArray) else run_ids,
+        _run_keys(plan, runs["run"]),
+        runs["script"] if has_spans else np.full(n, -1, dtype=np.int64),
+        runs["claim_gap"],
+        plan.agent_names.to_pylist(),
+        plan.sub_names.to_pylist(),
+        runs["agent"],
+    )
