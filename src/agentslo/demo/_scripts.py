@@ -279,10 +279,9 @@ def _times(entries: list[Entry]) -> tuple[tuple[float, float], ...]:
         starts.append(cursor)
         ends.append(cursor + 0.97 * weight)
         cursor += weight
-    for i, entry in enumerate(entries):
-        if entry.kind == "agent":
-            children = [ends[j] for j, e in enumerate(entries) if e.parent == i]
-            ends[i] = max(children, default=ends[i])
+    for entry, end in zip(entries, list(ends), strict=True):
+        if entry.parent >= 0:  # a sub-agent span ends with its last child
+            ends[entry.parent] = max(ends[entry.parent], end)
     return tuple((s / cursor, e / cursor) for s, e in zip(starts, ends, strict=True))
 
 
