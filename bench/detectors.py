@@ -14,7 +14,7 @@ Usage::
     python bench/detectors.py                       # 20,000 runs, 15% with transcripts
     python bench/detectors.py --runs 5000 --json    # quicker, machine-readable
 
-The store goes to ``--db`` (default /tmp/agentslo-bench/detectors.duckdb, replaced).
+The store goes to ``--db`` (default /tmp/agentslo-bench-detectors/detectors.duckdb, replaced).
 Results are recorded in docs/benchmarks.md.
 """
 
@@ -37,6 +37,8 @@ from agentslo.store import open_store
 
 #: Fixed end of the generated window, so that every benchmark run sees the same data.
 END = datetime(2025, 6, 2, 12, 0)
+#: Not under /tmp/agentslo-bench, which bench/fleet.py empties.
+DEFAULT_DB = Path("/tmp/agentslo-bench-detectors/detectors.duckdb")
 
 
 def _machine() -> str:
@@ -125,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "--transcripts", type=float, default=0.15, help="share of runs with transcripts"
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--db", type=Path, default=Path("/tmp/agentslo-bench/detectors.duckdb"), help="store"
-    )
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="the store (replaced)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     result = measure(args.runs, args.transcripts, args.seed, args.db)

@@ -12,6 +12,11 @@ time order). Per-run randomness that the runs table depends on (tool errors, for
 instance) is drawn at its own level even when spans are not wanted, from streams
 separate from the span timings, so ``spans=False`` leaves runs and outcomes as
 they are.
+
+Transcript runs (``FleetConfig.transcripts``) are picked from a fifth stream; their
+counts, status and outcome chances come from their script, their spans from
+:func:`_script_spans` instead of the turn structure, and their texts from the
+plan's compiled scripts (see :mod:`agentslo.demo._transcripts`).
 """
 
 from __future__ import annotations
