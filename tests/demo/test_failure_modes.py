@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from agentslo.demo import DetectorScores, FleetConfig, score_findings, write_fleet
+from agentslo.demo._generate import generate_with_truth
+from agentslo.demo._plan import build_plan
 from agentslo.demo._scripts import MODES
 from agentslo.detect import run_detectors
 from agentslo.store import Store, open_store
@@ -143,3 +145,27 @@ def test_cascades_are_attributed(scores: DetectorScores) -> None:
     # the rule finds the step when the agent whose call failed made the error, and
     # misses it when the error came through a hand-off from an earlier agent
     assert a.step_exact / a.cascades >= 0.4 and a.agent / a.cascades >= 0.4
+
+
+def test_truth_rows_are_deterministic_and_independent_of_chunking() -> None:
+    def truth(chunk_runs: int) -> list[tuple[str, str]]:
+        config = FleetConfig(
+            runs=900, days=1.0, seed=3, end=END, transcripts=0.3, chunk_runs=chunk_runs
+        )
+        rows = [t for _, t in generate_with_truth(build_plan(config))]
+        return [(r["subject"], r["detail"]) for t in rows for r in t.to_pylist()]
+
+    whole = truth(1_000)
+    assert len(whole) > 200
+    assert truth(1_000) == whole
+    assert truth(250) == whole
+
+
+def test_without_spans_no_transcript_cases_are_recorded(tmp_path: Path) -> None:
+    config = FleetConfig(runs=400, days=1.0, end=END, transcripts=0.5, spans=False)
+    with open_store(tmp_path / "nospans.duckdb") as s:
+        write_fleet(s, config)
+        assert s.count("spans") == 0
+        assert s.con.execute(
+            "SELECT count(*) FROM ground_truth WHERE kind = 'transcript'"
+        ).fetchone() == (0,)
