@@ -589,7 +589,7 @@ def _cascade(w: _Writer) -> Script:
         right, wrong = _CORRUPTED[w.d.name]
         handoff = w.handoff(2, w.f(w.d.payload).replace(w.e[right], w.e[wrong]))
         w.case("lost_context", handoff)  # the right value never reaches the receiver
-        w.llm(w.pick(w.d.plan))
+        w.llm(w.pick(w.d.plan).replace(w.e[right], w.e[wrong]))  # it works on the wrong one
     w.tool(w.d.change, w.f(w.d.wrong_args), w.f(w.d.wrong_out), "http.404")
     w.llm("That failed; trying once more.")
     last = w.tool(w.d.change, w.f(w.d.wrong_args), w.f(w.d.wrong_out), "http.404")
