@@ -80,3 +80,18 @@ def test_a_fault_under_an_agent_span_is_blamed_on_its_latest_model_call() -> Non
     )
     found = attribute(bare)
     assert found is not None and found.step == 0
+
+
+def test_faults_a_retry_made_good_are_no_cascade() -> None:
+    def call(status: str, args: str = '{"id": 1}') -> dict[str, object]:
+        return {"kind": "tool", "tool": "pay", "status": status, "input_text": args}
+
+    retried = trace({"kind": "llm", "agent": "a"}, call("error"), call("error"), call("ok"))
+    assert modes(root_cause.detect(retried)) == []
+    spread = trace(
+        {"kind": "llm", "agent": "a"},
+        call("error"),
+        call("error", '{"id": 2}'),
+        call("ok", '{"id": 3}'),
+    )
+    assert modes(root_cause.detect(spread)) == [("cascade", 0)]

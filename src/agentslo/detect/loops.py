@@ -3,9 +3,10 @@ again, agents handing work back and forth in a cycle, and runs stopped by a step
 limit rather than by finishing.
 
 Repeating a call is sometimes right (a retry after a fault, polling), so a repeat
-counts only when the earlier identical calls *succeeded*: asking again for what
-was already answered is the loop. Calls whose arguments were not recorded are never
-counted: they cannot be shown to be the same call.
+counts only when the earlier identical calls *succeeded* and, where results were
+recorded, *answered the same*: asking again for what was already answered is the
+loop, while polling a status until it changes is not. Calls whose arguments were
+not recorded are never counted: they cannot be shown to be the same call.
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ def detect(trace: Trace) -> list[Finding]:
 
 
 def _repeated_calls(trace: Trace) -> list[Finding]:
-    seen: dict[tuple[str, str], list[int]] = {}
+    seen: dict[tuple[str, str, str | None], list[int]] = {}
     out: list[Finding] = []
     for step, span in enumerate(trace.spans):
         arguments = " ".join((span.input_text or "").split())
         if span.kind != "tool" or is_fault(span) or not arguments:
             continue  # unrecorded arguments cannot be shown to be the same
-        key = (span.tool or span.name, arguments)
+        answer = None if span.output_text is None else " ".join(span.output_text.split())
+        key = (span.tool or span.name, arguments, answer)
         steps = seen.setdefault(key, [])
         steps.append(step)
         if len(steps) == REPEATS:
