@@ -25,18 +25,18 @@ CONFIG = FleetConfig(runs=1_200, agents=8, days=3.0, seed=5, end=END, transcript
 #: They sit a little below what the detectors reach, so a detector that gets worse
 #: (or an injection that stops looking like its failure) fails here.
 FLOORS: dict[str, tuple[float, float]] = {
-    "repeated_call": (0.60, 0.70),
+    "repeated_call": (0.90, 0.70),
     "agent_cycle": (0.90, 0.90),
     "step_limit": (0.90, 0.90),
     "unrecovered_fault": (0.90, 0.65),
     "stuck": (0.90, 0.40),
     "open_subgoal": (0.85, 0.65),
-    "no_verification": (0.70, 0.80),
+    "no_verification": (0.90, 0.80),
     "lost_context": (0.25, 0.80),
     "dropped_field": (0.90, 0.90),
     "drift": (0.85, 0.85),
     "late_violation": (0.90, 0.35),
-    "cascade": (0.70, 0.90),
+    "cascade": (0.90, 0.90),
     "unbacked_claim": (0.12, 0.35),
     "claimed_success_failed": (0.95, 0.60),
 }
