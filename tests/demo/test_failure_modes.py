@@ -29,7 +29,7 @@ FLOORS: dict[str, tuple[float, float]] = {
     "agent_cycle": (0.90, 0.90),
     "step_limit": (0.90, 0.90),
     "unrecovered_fault": (0.90, 0.65),
-    "stuck": (0.90, 0.40),
+    "stuck": (0.85, 0.90),
     "open_subgoal": (0.85, 0.65),
     "no_verification": (0.90, 0.80),
     "lost_context": (0.25, 0.80),
