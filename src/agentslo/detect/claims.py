@@ -7,7 +7,9 @@ output. It is backed when a successful tool span that had finished by the time t
 claiming span did names the action (its tool name holds the verb's stem) or
 carries the claim's object (an entity such as ``1234`` in the call's arguments).
 Finished, not earlier in step order: an agent span that wraps the run reports the
-run's final answer as its output, and the calls inside it back that answer.
+run's final answer as its output, and the calls inside it back that answer. A call
+whose name starts with a reading verb (``lookup_order``, ``get_refund``) backs no
+claim by its object: reading order 1234 refunds nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "submit": ("submitted",),
     "exchang": ("exchanged",),
     "return": ("returned",),
+    "publish": ("published",),
+    "post": ("posted",),
+    "issu": ("issued",),
 }
 _VERB: Final = re.compile(
     r"\b(?:i|we|i've|we've|i have|we have|has been|have been|was|were|successfully)\s+"
@@ -52,6 +57,37 @@ _VERB: Final = re.compile(
     re.IGNORECASE,
 )
 _STEM: Final = {form: stem for stem, forms in ACTIONS.items() for form in forms}
+#: First words of a tool name that only read (its object backs no claimed action).
+_READS: Final = frozenset(
+    [
+        "get",
+        "read",
+        "list",
+        "fetch",
+        "search",
+        "find",
+        "query",
+        "lookup",
+        "describe",
+        "show",
+        "check",
+        "verify",
+        "view",
+        "count",
+        "inspect",
+        "status",
+        "grep",
+        "diff",
+        "look",
+    ]
+)
+_FIRST_WORD: Final = re.compile(r"[a-z]+")
+
+
+def _reads(span: Span) -> bool:
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", span.tool or span.name).lower()
+    first = _FIRST_WORD.search(name)
+    return first is not None and first.group(0) in _READS
 
 
 def detect(trace: Trace) -> list[Finding]:
@@ -79,7 +115,7 @@ def _unbacked(trace: Trace) -> list[Finding]:
             objects = list(entities(match.group("object")))
             backed = any(
                 stem in (s.tool or s.name).lower()
-                or any(mentions(s.input_text, o) for o in objects)
+                or (not _reads(s) and any(mentions(s.input_text, o) for o in objects))
                 for s in done
             )
             if not backed:
