@@ -37,7 +37,7 @@ FLOORS: dict[str, tuple[float, float]] = {
     "drift": (0.85, 0.85),
     "late_violation": (0.90, 0.35),
     "cascade": (0.90, 0.90),
-    "unbacked_claim": (0.12, 0.35),
+    "unbacked_claim": (0.18, 0.45),
     "claimed_success_failed": (0.95, 0.60),
 }
 
