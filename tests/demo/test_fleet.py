@@ -56,15 +56,20 @@ def test_public_surface() -> None:
         [
             "MAX_CHUNK_RUNS",
             "META_KEY",
+            "AttributionScore",
             "ClaimGap",
+            "DetectorScores",
+            "FailureModes",
             "FleetConfig",
             "GroundTruth",
             "Incident",
+            "ModeScore",
             "RegressedVersion",
             "Rollout",
             "TokenBurner",
             "generate_fleet",
             "ground_truth",
+            "score_findings",
             "write_fleet",
         ]
     )
@@ -128,6 +133,7 @@ def test_end_none_is_now_floored_to_the_minute() -> None:
         ("days", 0.01, "at least one hour"),
         ("chunk_runs", 0, "chunk_runs=0"),
         ("seed", -1, "non-negative"),
+        ("transcripts", 1.5, "between 0 and 1"),
         ("project", "", "project is empty"),
     ],
 )
@@ -274,10 +280,13 @@ def test_ground_truth_is_stable_and_serialisable() -> None:
 
 def test_ground_truth_is_stored(store: Store) -> None:
     truth = ground_truth(FleetConfig(end=END))
-    rows = store.con.execute("SELECT project, kind, subject, detail FROM ground_truth").fetchall()
+    rows = store.con.execute(
+        "SELECT project, kind, subject, detail FROM ground_truth WHERE kind <> 'transcript'"
+    ).fetchall()
     assert sorted(rows) == sorted(truth.rows())
     kinds = {r[1] for r in rows}
     assert {"regressed_version", "token_burner", "incident", "claim_gap", "rollout"} <= kinds
+    assert "failure_modes" in kinds
     meta = store.get_meta(demo.META_KEY)
     assert meta["ground_truth"] == truth.to_dict()
     assert meta["config"]["runs"] == 20_000
@@ -291,9 +300,13 @@ def test_writing_twice_changes_nothing(tmp_path: Path) -> None:
         counts = [s.count(t) for t in ("runs", "spans", "outcomes")]
         write_fleet(s, config)
         assert [s.count(t) for t in ("runs", "spans", "outcomes")] == counts
-        assert s.con.execute("SELECT count(*) FROM ground_truth").fetchone() == (
-            len(ground_truth(config).rows()),
-        )
+        assert s.con.execute(
+            "SELECT count(*) FROM ground_truth WHERE kind <> 'transcript'"
+        ).fetchone() == (len(ground_truth(config).rows()),)
+        transcripts = s.con.execute(
+            "SELECT count(*) FROM ground_truth WHERE kind = 'transcript'"
+        ).fetchone()
+        assert transcripts is not None and transcripts[0] > 0
     assert seen == [500]
 
 

@@ -3,7 +3,9 @@ success that the verifier refuted."""
 
 from __future__ import annotations
 
-from tests.detect.builders import modes, trace
+from datetime import timedelta
+
+from tests.detect.builders import T0, modes, trace
 
 from agentslo.detect import claims
 
@@ -46,3 +48,41 @@ def test_claimed_success_verified_as_failure() -> None:
         {}, outcome="failure", outcome_source="judge", attributes={"claimed_outcome": "success"}
     )
     assert claims.detect(judged) == []
+
+
+def test_the_final_answer_on_the_wrapping_agent_span_is_backed_by_the_calls_inside() -> None:
+    t = trace(
+        {
+            "kind": "agent",
+            "output_text": "I refunded $20 on order A-1234.",
+            "ended_at": T0 + timedelta(seconds=9),
+        },
+        {"kind": "tool", "tool": "issue_refund", "input_text": '{"order_id": "A-1234"}'},
+        {"output_text": "I refunded $20 on order A-1234."},
+    )
+    assert claims.detect(t) == []
+    unbacked = trace(
+        {"kind": "agent", "output_text": "I refunded order A-1234.", "ended_at": T0},
+        {"kind": "tool", "tool": "issue_refund", "input_text": '{"order_id": "A-1234"}'},
+    )
+    assert modes(claims.detect(unbacked)) == [("unbacked_claim", 0)]
+
+
+def test_reading_the_object_does_not_back_a_claimed_action_on_it() -> None:
+    looked_up = trace(
+        {"kind": "tool", "tool": "lookup_order", "input_text": '{"order_id": "A-1234"}'},
+        {"output_text": "I refunded order A-1234."},
+    )
+    assert modes(claims.detect(looked_up)) == [("unbacked_claim", 1)]
+    paid = trace(
+        {"kind": "tool", "tool": "payments", "input_text": '{"order_id": "A-1234"}'},
+        {"output_text": "I refunded order A-1234."},
+    )
+    assert claims.detect(paid) == []
+
+
+def test_published_posted_and_issued_are_claims_too() -> None:
+    for said in ("I published brief B-12.", "We posted notice 7781.", "I've issued refund R-9."):
+        assert modes(claims.detect(trace({"output_text": said}))) == [("unbacked_claim", 0)], said
+    backed = trace({"kind": "tool", "tool": "issue_refund"}, {"output_text": "I issued it."})
+    assert claims.detect(backed) == []

@@ -55,3 +55,41 @@ def test_structured_handoff_missing_a_required_field() -> None:
         },
     )
     assert modes(handoff.detect(t)) == [("dropped_field", 1)]
+
+
+def test_the_receiver_is_named_by_handoff_to_when_the_sender_emits_the_span() -> None:
+    t = trace(
+        {"kind": "agent", "agent": "triage", "input_text": TASK},
+        {
+            "kind": "handoff",
+            "agent": "triage",
+            "input_text": "Refund order ORD-7731; never refund the shipping fee.",
+            "attributes": {"handoff.to": "billing"},
+        },
+        {
+            "kind": "agent",
+            "agent": "billing",
+            "input_text": "Refund order ORD-7731; never refund the shipping fee.",
+        },
+        {
+            "kind": "tool",
+            "agent": "billing",
+            "tool": "refund",
+            "input_text": '{"order": "ORD-7731", "amount": "$120.50", "placed": "2026-01-03"}',
+        },
+        {"kind": "llm", "agent": "triage", "output_text": "Handed over."},
+    )
+    # what the receiver did afterwards counts (it carried the amount and the date on)
+    assert handoff.detect(t) == []
+    dropped = trace(
+        {"kind": "agent", "agent": "triage", "input_text": TASK},
+        {
+            "kind": "handoff",
+            "agent": "triage",
+            "input_text": "Refund order ORD-7731; never refund the shipping fee.",
+            "attributes": {"handoff.to": "billing"},
+        },
+        {"kind": "llm", "agent": "triage", "output_text": "Refund $120.50, placed 2026-01-03."},
+    )
+    found = handoff.detect(dropped)  # the sender knowing it later does not help the receiver
+    assert modes(found) == [("lost_context", 1)] and found[0].evidence["to_agent"] == "billing"

@@ -51,3 +51,19 @@ def test_step_limit_from_error_type() -> None:
         {"kind": "agent", "status": "error", "error_type": "MaxTurnsExceeded max_turns"},
     )
     assert modes(loops.detect(t)) == [("step_limit", 1)]
+
+
+def test_step_limit_from_framework_exception_names() -> None:
+    for error in ("MaxTurnsExceeded", "AgentMaxStepsError", "GraphRecursionError"):
+        t = trace({"kind": "llm"}, {"kind": "agent", "status": "error", "error_type": error})
+        assert modes(loops.detect(t)) == [("step_limit", 1)], error
+    assert loops.detect(trace({"kind": "agent", "error_type": "MaxRetryError"})) == []
+
+
+def test_polling_until_the_answer_changes_is_not_a_loop() -> None:
+    def poll(answer: str) -> dict[str, object]:
+        return {**_call('{"id": 7}'), "output_text": answer}
+
+    assert loops.detect(trace({}, poll("pending"), poll("pending"), poll("done"))) == []
+    same = trace({}, poll("pending"), poll("pending"), poll(" pending "))
+    assert modes(loops.detect(same)) == [("repeated_call", 3)]

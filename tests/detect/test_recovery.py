@@ -49,3 +49,14 @@ def test_same_output_four_times_is_stuck() -> None:
         ("stuck", 1)
     ]
     assert recovery.detect(trace({}, same, same, same, {"output_text": "x"})) == []
+
+
+def test_the_same_status_polled_with_the_same_words_between_is_stuck() -> None:
+    poll = {"kind": "tool", "tool": "status", "output_text": '{"status": "pending"}'}
+    say = {"output_text": "Still pending; checking again."}
+    stuck = trace({}, poll, say, poll, say, poll, say, poll, {"output_text": "giving up"})
+    found = recovery.detect(stuck)
+    assert modes(found) == [("stuck", 1)]
+    assert found[0].evidence["steps"] == [1, 2, 3, 4, 5, 6, 7]  # type: ignore[index]
+    settles = trace({}, poll, say, poll, say, poll, {"kind": "tool", "output_text": "done"})
+    assert recovery.detect(settles) == []

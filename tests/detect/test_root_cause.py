@@ -63,3 +63,35 @@ def test_successful_run_without_faults_has_no_findings() -> None:
     t = trace({"input_text": "task"}, {"output_text": "done"}, outcome="success")
     assert root_cause.detect(t) == []
     assert attribute(trace()) is None
+
+
+def test_a_fault_under_an_agent_span_is_blamed_on_its_latest_model_call() -> None:
+    t = trace(
+        {"kind": "agent", "agent": "bot", "input_text": "task"},
+        {"kind": "llm", "agent": "bot", "parent_span_id": "r1-s0"},
+        {"kind": "llm", "agent": "bot", "parent_span_id": "r1-s0", "output_text": "call x"},
+        {"kind": "tool", "status": "error", "parent_span_id": "r1-s0"},
+    )
+    found = attribute(t)
+    assert found is not None and (found.step, found.agent) == (2, "bot")
+    bare = trace(
+        {"kind": "agent", "agent": "bot", "input_text": "task"},
+        {"kind": "tool", "status": "error", "parent_span_id": "r1-s0"},
+    )
+    found = attribute(bare)
+    assert found is not None and found.step == 0
+
+
+def test_faults_a_retry_made_good_are_no_cascade() -> None:
+    def call(status: str, args: str = '{"id": 1}') -> dict[str, object]:
+        return {"kind": "tool", "tool": "pay", "status": status, "input_text": args}
+
+    retried = trace({"kind": "llm", "agent": "a"}, call("error"), call("error"), call("ok"))
+    assert modes(root_cause.detect(retried)) == []
+    spread = trace(
+        {"kind": "llm", "agent": "a"},
+        call("error"),
+        call("error", '{"id": 2}'),
+        call("ok", '{"id": 3}'),
+    )
+    assert modes(root_cause.detect(spread)) == [("cascade", 0)]

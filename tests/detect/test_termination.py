@@ -48,3 +48,17 @@ def test_tools_named_by_neither_verb_list_are_ignored_and_camel_case_is_split() 
     assert modes(termination.detect(trace({"kind": "tool", "tool": "issueRefund"}))) == [
         ("no_verification", 0)
     ]
+
+
+def test_a_notification_after_the_verified_change_needs_no_check() -> None:
+    t = trace(
+        {"kind": "tool", "tool": "issue_refund"},
+        {"kind": "tool", "tool": "get_refund_status"},
+        {"kind": "tool", "tool": "send_email"},
+        {"kind": "tool", "tool": "post_slack"},
+    )
+    assert termination.detect(t) == []
+    unchecked = trace(
+        {"kind": "tool", "tool": "issue_refund"}, {"kind": "tool", "tool": "send_email"}
+    )
+    assert modes(termination.detect(unchecked)) == [("no_verification", 0)]

@@ -8,6 +8,7 @@ what was injected, so the numbers can be checked against the truth.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -57,7 +58,24 @@ def _prepare_store(path: Path) -> Store:
     return Store(path)
 
 
-def _truth_panel(truth: GroundTruth) -> Panel:
+def _injected_cases(store: Store, project: str) -> tuple[int, dict[str, int]]:
+    """Transcript runs of the demo and how many runs hold each injected failure mode."""
+    rows = store.con.execute(
+        "SELECT detail FROM ground_truth WHERE project = ? AND kind = 'transcript'", [project]
+    ).fetchall()
+    counts: dict[str, int] = {}
+    for (detail,) in rows:
+        for mode in {c["mode"] for c in json.loads(detail)["cases"]}:
+            counts[mode] = counts.get(mode, 0) + 1
+    return len(rows), dict(sorted(counts.items()))
+
+
+def _most_common(cases: dict[str, int], k: int = 3) -> list[str]:
+    top = sorted(cases.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return [f"{mode} in {n:,} runs" for mode, n in top]
+
+
+def _truth_panel(truth: GroundTruth, transcripts: int, cases: dict[str, int]) -> Panel:
     r = truth.regressed_version
     i = truth.incident
     burners = ", ".join(f"{b.user} ({b.agent})" for b in truth.token_burners)
@@ -70,6 +88,10 @@ def _truth_panel(truth: GroundTruth) -> Panel:
         f"{i.started_at:%H:%M} UTC; its availability SLO should page",
         f"[bold]Claims that outrun the truth[/]: {gaps}",
         f"[bold]Token burners[/] (usage without outcomes): {burners}",
+        f"[bold]Failure modes[/]: {transcripts:,} runs carry transcripts "
+        f"({truth.failure_modes.healthy_share:.0%} of them healthy), {len(cases)} modes "
+        f"injected (most common: {', '.join(_most_common(cases))}); truth per run in table "
+        "ground_truth, kind 'transcript'; agentslo detect finds them",
     ]
     return Panel("\n".join(lines), title="What the generator injected (ground truth)", expand=False)
 
@@ -80,11 +102,21 @@ def demo(
     agents: Annotated[int, typer.Option(min=1, help="Agents in the fleet.")] = 8,
     days: Annotated[float, typer.Option(help="Days of traffic, ending now.")] = 14.0,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same fleet.")] = 7,
+    transcripts: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of runs with full text, healthy or with an injected failure mode.",
+        ),
+    ] = 0.04,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Generate a realistic synthetic fleet, then print its report and SLO status."""
-    config = FleetConfig(runs=runs, agents=agents, days=days, seed=seed).resolved()
+    config = FleetConfig(
+        runs=runs, agents=agents, days=days, seed=seed, transcripts=transcripts
+    ).resolved()
     path = db if db is not None else default_path()
     with _prepare_store(path) as store:
         with Progress(
@@ -106,6 +138,7 @@ def demo(
             store, ReportQuery(by=("agent",), since=end - timedelta(hours=1), until=end)
         )
         statuses = evaluate_slos(store, load_slos(demo_slo_paths()), at=end)
+        transcripts, cases = _injected_cases(store, config.project)
     if json_output:
         payload: dict[str, Any] = {
             "store": str(path),
@@ -113,6 +146,7 @@ def demo(
             "report": report.to_dict(),
             "last_hour": recent.to_dict(),
             "slos": [s.to_dict() for s in statuses],
+            "failure_modes": {"transcript_runs": transcripts, "runs_per_mode": cases},
         }
         print_json(payload)
         return
@@ -126,9 +160,10 @@ def demo(
     alerts = alerts_table(statuses)
     if alerts is not None:
         console.print(alerts)
-    console.print(_truth_panel(truth))
+    console.print(_truth_panel(truth, transcripts, cases))
     console.print(
         "Next: [bold]agentslo report --by agent,version --bucket 1d[/] · "
         "[bold]agentslo report --count-claimed[/] (what believing the agents looks like) · "
+        "[bold]agentslo detect[/] then [bold]agentslo findings[/] (the injected failure modes) · "
         "[bold]agentslo export --parquet out/[/] · your own SLOs: docs/slo.md and examples/slo/"
     )

@@ -22,7 +22,9 @@ class FleetConfig:
     now in UTC, floored to the minute; aware datetimes are converted to UTC, naive
     ones are taken as UTC). ``spans=False`` skips the span table (the runs and
     outcomes are unchanged). ``chunk_runs`` is the number of runs per batch; it does
-    not change the data, only how it is cut.
+    not change the data, only how it is cut. ``transcripts`` is the share of runs that
+    carry full text (instruction, messages, tool arguments and results), healthy or
+    with one injected failure mode each (see ``GroundTruth.failure_modes``).
     """
 
     runs: int = 20_000
@@ -33,6 +35,7 @@ class FleetConfig:
     project: str = "default"
     spans: bool = True
     chunk_runs: int = 100_000
+    transcripts: float = 0.04
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -45,6 +48,10 @@ class FleetConfig:
             raise ValueError(f"seed={self.seed}: use a non-negative integer")
         if not 1 <= self.chunk_runs <= MAX_CHUNK_RUNS:
             raise ValueError(f"chunk_runs={self.chunk_runs}: use between 1 and {MAX_CHUNK_RUNS:,}")
+        if not 0.0 <= self.transcripts <= 1.0:
+            raise ValueError(
+                f"transcripts={self.transcripts}: use a share between 0 and 1 (e.g. 0.04)"
+            )
         if not self.project:
             raise ValueError("project is empty; give the project a name (e.g. 'default')")
 

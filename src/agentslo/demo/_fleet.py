@@ -8,7 +8,7 @@ from typing import Final
 import pyarrow as pa
 
 from agentslo.demo._config import FleetConfig
-from agentslo.demo._generate import generate_chunks
+from agentslo.demo._generate import generate_chunks, generate_with_truth
 from agentslo.demo._plan import build_plan, fleet_ground_truth
 from agentslo.demo._truth import GroundTruth
 from agentslo.store import Store
@@ -46,15 +46,20 @@ def write_fleet(
 
     Batches are written one transaction each; ``progress`` is called after each with
     the number of runs written so far. The ground truth replaces any earlier one of
-    the same project in table ``ground_truth``, and a summary (config and ground
-    truth) is stored in ``meta`` under ``"demo"``. Writing the same fleet twice
-    leaves the store as after the first write.
+    the same project in table ``ground_truth``: the fleet-level rows of
+    :meth:`GroundTruth.rows`, and one row of kind ``"transcript"`` per run that
+    carries text (subject: the run id; detail: its scenario and the failure cases in
+    it, see ``GroundTruth.failure_modes``). A summary (config and ground truth) is
+    stored in ``meta`` under ``"demo"``. Writing the same fleet twice leaves the
+    store as after the first write.
     """
     config = config.resolved()
     done = 0
+    cases: list[pa.Table] = []
     with store.bulk():  # one outcome-index update for the whole fleet
-        for batch in generate_fleet(config):
+        for batch, truth_rows in generate_with_truth(build_plan(config)):
             store.write(batch)
+            cases.append(truth_rows)
             done += batch["runs"].num_rows
             if progress is not None:
                 progress(done)
@@ -64,6 +69,12 @@ def write_fleet(
     try:
         con.execute("DELETE FROM ground_truth WHERE project = ?", [config.project])
         con.executemany("INSERT INTO ground_truth VALUES (?, ?, ?, ?)", truth.rows())
+        if cases:
+            con.register("_demo_cases", pa.concat_tables(cases))
+            try:
+                con.execute("INSERT INTO ground_truth SELECT * FROM _demo_cases")
+            finally:
+                con.unregister("_demo_cases")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -83,4 +94,5 @@ def _config_dict(config: FleetConfig) -> dict[str, object]:
         "project": config.project,
         "spans": config.spans,
         "chunk_runs": config.chunk_runs,
+        "transcripts": config.transcripts,
     }

@@ -12,10 +12,16 @@ time order). Per-run randomness that the runs table depends on (tool errors, for
 instance) is drawn at its own level even when spans are not wanted, from streams
 separate from the span timings, so ``spans=False`` leaves runs and outcomes as
 they are.
+
+Transcript runs (``FleetConfig.transcripts``) are picked from a fifth stream; their
+counts, status and outcome chances come from their script, their spans from
+:func:`_script_spans` instead of the turn structure, and their texts from the
+plan's compiled scripts (see :mod:`agentslo.demo._transcripts`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,6 +41,7 @@ from agentslo.demo._plan import (
     MAX_VERSIONS,
     Plan,
 )
+from agentslo.demo._transcripts import pick_scripts, truth_rows
 from agentslo.model import (
     OUTCOME_LABELS,
     OUTCOME_SOURCES,
@@ -45,7 +52,7 @@ from agentslo.model import (
     STATUSES,
 )
 
-__all__ = ["BLOCK_RUNS", "generate_chunks"]
+__all__ = ["BLOCK_RUNS", "generate_chunks", "generate_with_truth"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -120,8 +127,8 @@ def _block(plan: Plan, b: int) -> _Block:
     cfg = plan.config
     lo = b * BLOCK_RUNS
     n = min(lo + BLOCK_RUNS, cfg.runs) - lo
-    streams = np.random.SeedSequence(cfg.seed, spawn_key=(1, b)).spawn(4)
-    r_run, r_tool, r_span, r_out = (np.random.default_rng(s) for s in streams)
+    streams = np.random.SeedSequence(cfg.seed, spawn_key=(1, b)).spawn(5)
+    r_run, r_tool, r_span, r_out, r_text = (np.random.default_rng(s) for s in streams)
     run = np.arange(lo, lo + n, dtype=np.int64)
 
     # -- who, when, which version ------------------------------------------------------
@@ -151,6 +158,12 @@ def _block(plan: Plan, b: int) -> _Block:
         len(plan.channel_cum) - 1,
     )
 
+    # -- transcript runs follow a script (drawn from their own stream) ----------------------
+    tr = plan.transcripts
+    script = pick_scripts(tr, r_text, agent, cfg.transcripts, ~is_burner)
+    scripted = script >= 0
+    sc = np.maximum(script, 0)
+
     # -- shape of the run: complexity, hand-offs, steps, tokens ------------------------------
     z = r_run.standard_normal(n)  # task complexity: more steps, slower, fails more
     multi = r_run.random(n) < plan.multi[agent]
@@ -159,6 +172,8 @@ def _block(plan: Plan, b: int) -> _Block:
     lam = (plan.steps[agent] - 1.0) * np.exp(0.45 * z - 0.45**2 / 2)
     lam = lam * np.where(is_burner, BURNER_STEPS, 1.0)
     steps = np.clip(1 + r_run.poisson(lam), handoffs + 1, MAX_STEPS).astype(np.int64)
+    handoffs = np.where(scripted, tr.n_handoff[sc], handoffs)
+    steps = np.where(scripted, tr.n_llm[sc], steps)
     # context grows by 40% of a turn's context per earlier turn
     context = plan.context[agent] * plan.tokens[av] * np.where(is_burner, BURNER_CONTEXT, 1.0)
     growth = steps * (1.0 + 0.2 * (steps - 1))
@@ -178,7 +193,15 @@ def _block(plan: Plan, b: int) -> _Block:
     cost = input_tokens * plan.price_in[model] + output_tokens * plan.price_out[model]
 
     # -- tool calls (always drawn: the runs table counts their errors) ----------------------
-    turns, calls = _tool_calls(plan, r_tool, agent, t, steps)
+    # transcript runs get a one-turn shell here; their spans come from the script
+    turns, calls = _tool_calls(plan, r_tool, agent, t, np.where(scripted, 1, steps))
+    calls = dataclasses.replace(
+        calls,
+        per_run=np.where(scripted, tr.n_tool[sc], calls.per_run),
+        errors=np.where(scripted, tr.n_error[sc], calls.errors),
+        incident_errors=np.where(scripted, 0, calls.incident_errors),
+        timeouts=np.where(scripted, tr.n_timeout[sc], calls.timeouts),
+    )
 
     # -- duration and status -------------------------------------------------------------------
     sigma = 0.5 + plan.sigma_extra[av]
@@ -195,6 +218,7 @@ def _block(plan: Plan, b: int) -> _Block:
     status[crash] = _ERROR
     status[over] = _TIMEOUT
     status[cancel] = _CANCELLED
+    status = np.where(scripted, np.where(tr.root_error[sc] >= 0, _ERROR, _OK), status)
     end_us = plan.start_us + np.rint(t * 1e6).astype(np.int64)
     start_us = end_us - np.rint(duration * 1e6).astype(np.int64)
 
@@ -207,6 +231,8 @@ def _block(plan: Plan, b: int) -> _Block:
         - 0.35 * (calls.incident_errors > 0)
         - 0.04 * np.maximum(handoffs - plan.min_handoffs[agent], 0)
     )
+    clean = plan.base[agent] + plan.shift[av] - 0.07 * z  # a healthy script's chances
+    p = np.where(scripted, np.where(np.isnan(tr.success[sc]), clean, tr.success[sc]), p)
     p = np.where(is_burner, 0.0, np.clip(p, 0.01, 0.99))
     truth = (status == _OK) & (r_run.random(n) < p)
 
@@ -228,21 +254,27 @@ def _block(plan: Plan, b: int) -> _Block:
         "tool_calls": calls.per_run,
         "tool_errors": calls.errors,
         "handoffs": handoffs,
+        "script": script,
     }
-    outcomes = _outcomes(plan, r_out, run, agent, av, status, truth, is_burner, end_us)
+    claims = np.where(scripted, tr.claims[sc], -1)
+    outcomes, claim_gap = _outcomes(
+        plan, r_out, run, agent, av, status, truth, is_burner, end_us, claims
+    )
+    runs["claim_gap"] = claim_gap & scripted
     spans: Columns = {}
     if cfg.spans:
         shape = _RunShape(
             run=run,
             agent=agent,
             model=model,
-            steps=steps,
-            handoffs=handoffs,
+            steps=np.where(scripted, 1, steps),
+            handoffs=np.where(scripted, 0, handoffs),
             start_us=start_us,
             end_us=end_us,
             status=status,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            script=script,
         )
         spans = _spans(plan, r_span, shape, turns, calls)
     return _Block(runs, spans, outcomes)
@@ -258,11 +290,14 @@ def _outcomes(
     truth: B,
     is_burner: B,
     end_us: I64,
-) -> Columns:
-    """Verdicts per run: the agent's claim, an environment check, a human, a judge.
+    claims: I64,
+) -> tuple[Columns, B]:
+    """Verdicts per run: the agent's claim, an environment check, a human, a judge;
+    and which runs claim success while they failed (the claim gap, as generated).
 
     Verdicts that would be recorded after the window's end have not arrived yet.
     Token burners get no human or judge verdict and never a verified success.
+    ``claims`` forces what a run claims (1 success, 0 failure, -1 as drawn).
     """
     n = len(run)
     bad = status != _OK
@@ -271,6 +306,8 @@ def _outcomes(
     claim_ok = np.where(
         is_burner, uc < 0.9, np.where(truth, uc < 0.97, ~bad & (uc < plan.false_claim[av]))
     )
+    claimed |= claims >= 0
+    claim_ok = np.where(claims >= 0, claims == 1, claim_ok)
     claim_at = np.minimum(end_us + (rng.random(n) * 2e6).astype(np.int64), plan.end_us)
 
     verified = rng.random(n) < np.where(is_burner, 0.35, plan.verified[agent])
@@ -312,6 +349,7 @@ def _outcomes(
     )
     source = np.broadcast_to(np.arange(4), (n, 4))
     keep = present.reshape(-1)
+    gap = claimed & claim_ok & ~truth & (claim_at <= plan.end_us)
     return {
         "run": np.repeat(run, 4)[keep],
         "source": source.reshape(-1)[keep],
@@ -319,7 +357,7 @@ def _outcomes(
         "score": score.reshape(-1)[keep].astype(np.float64),
         "evaluator": evaluator.reshape(-1)[keep].astype(np.int64),
         "recorded_us": recorded.reshape(-1)[keep].astype(np.int64),
-    }
+    }, gap
 
 
 @dataclass(frozen=True)
@@ -336,6 +374,7 @@ class _RunShape:
     status: I64
     input_tokens: I64
     output_tokens: I64
+    script: I64  # -1 for an ordinary run; a transcript run's shell is one turn
 
 
 @dataclass(frozen=True)
@@ -511,6 +550,10 @@ def _spans(
         [plan.root_error[i] for i in range(4)],
         -1,
     )
+    tr = plan.transcripts
+    scripted = r.script >= 0
+    sc = np.maximum(r.script, 0)
+    root_error = np.where(scripted & (tr.root_error[sc] >= 0), tr.root_error[sc], root_error)
     local = np.arange(n)
     n_seg = len(seg_run)
     parts: list[Columns] = [
@@ -530,6 +573,9 @@ def _spans(
             "input_tokens": np.full(n, -1),
             "output_tokens": np.full(n, -1),
             "cost_usd": np.full(n, np.nan),
+            "input": np.where(scripted, tr.instruction[sc], -1),
+            "output": np.where(scripted, tr.root_output[sc], -1),
+            "attrs": np.full(n, -1),
         },
         {  # sub-agents
             "run": seg_run,
@@ -547,6 +593,9 @@ def _spans(
             "input_tokens": np.full(n_seg, -1),
             "output_tokens": np.full(n_seg, -1),
             "cost_usd": np.full(n_seg, np.nan),
+            "input": np.full(n_seg, -1),
+            "output": np.full(n_seg, -1),
+            "attrs": np.full(n_seg, -1),
         },
         {  # leaves
             "run": leaf_run,
@@ -564,13 +613,85 @@ def _spans(
             "input_tokens": inp,
             "output_tokens": out,
             "cost_usd": cost,
+            "input": np.full(nl, -1),
+            "output": np.full(nl, -1),
+            "attrs": np.full(nl, -1),
         },
     ]
+    if scripted.any():  # a transcript run's shell leaf gives way to its script's spans
+        keep = ~scripted[leaf_run]
+        parts[2] = {k: np.asarray(v)[keep] for k, v in parts[2].items()}
+        parts.append(_script_spans(plan, r))
     merged = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
     order = np.argsort(merged["run"], kind="stable")
     cols = {k: v[order] for k, v in merged.items()}
     cols["run"] = r.run[cols["run"]]
     return cols
+
+
+def _script_spans(plan: Plan, r: _RunShape) -> Columns:
+    """The spans of the transcript runs of a block, from their scripts.
+
+    Each entry of a run's script becomes one span: its times are the script's
+    fractions of the run, its agent the run's own or a sub-agent of the run's
+    domain, its texts and attributes the script's, and the run's tokens are split
+    over its LLM calls (later calls carry more context).
+    """
+    tr = plan.transcripts
+    n = len(r.run)
+    rows = np.flatnonzero(r.script >= 0)
+    sc = r.script[rows]
+    length = tr.length[sc]
+    e_run = np.repeat(rows, length)
+    pos = np.arange(len(e_run)) - np.repeat(_offsets(length), length)
+    e = np.repeat(tr.offset[sc], length) + pos
+    kind, role, tool, etype = tr.kind[e], tr.role[e], tr.tool[e], tr.etype[e]
+    dur = (r.end_us - r.start_us)[e_run]
+    pad = np.minimum(50_000, dur // 100)
+    usable = dur - 2 * pad
+    origin = r.start_us[e_run] + pad
+    start = origin + np.floor(usable * tr.t0[e]).astype(np.int64)
+    end = origin + np.floor(usable * tr.t1[e]).astype(np.int64)
+    domain = tr.agent_domain[r.agent[e_run]]
+    sub = tr.role_sub[domain, role]
+    to_sub = tr.role_sub[domain, np.maximum(tr.to_role[e], 0)]
+    names = plan.span_name_base
+    n_sub = len(plan.sub_names)
+    model = r.model[e_run]
+    is_llm = kind == _LLM
+    name = np.select(
+        [kind == _AGENT, is_llm, kind == _TOOL],
+        [names.sub + sub, names.llm + model, names.tool + tool],
+        names.handoff + sub * n_sub + to_sub,
+    )
+    inp = np.full(len(e), -1, dtype=np.int64)
+    out = np.full(len(e), -1, dtype=np.int64)
+    llm_run = e_run[is_llm]
+    weights = 1.0 + 0.4 * tr.llm_j[e][is_llm]
+    inp[is_llm] = _split(r.input_tokens, weights, llm_run, n)
+    out[is_llm] = _split(r.output_tokens, np.ones(len(llm_run)), llm_run, n)
+    cost = np.where(is_llm, inp * plan.price_in[model] + out * plan.price_out[model], np.nan)
+    parent = tr.parent[e]
+    return {
+        "run": e_run,
+        "logical": 1 + pos,
+        "parent": np.where(parent < 0, 0, 1 + parent),
+        "kind": kind,
+        "name": name,
+        "agent": np.where(role == 0, r.agent[e_run], plan.n_agents + sub),
+        "tool": tool,
+        "model": np.where(is_llm, model, -1),
+        "start_us": start,
+        "end_us": end,
+        "status": np.where(etype >= 0, _ERROR, _OK),
+        "error_type": etype,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cost_usd": cost,
+        "input": tr.input[e],
+        "output": tr.output[e],
+        "attrs": tr.attrs[e],
+    }
 
 
 def _sub_slot(k: I64) -> I64:
@@ -592,8 +713,7 @@ def _concat(parts: list[Columns]) -> Columns:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def generate_chunks(plan: Plan) -> Iterator[dict[str, pa.Table]]:
-    """Batches of ``plan.config.chunk_runs`` runs (the last may be smaller)."""
+def _chunks(plan: Plan) -> Iterator[tuple[Columns, Columns, Columns]]:
     cfg = plan.config
     for lo in range(0, cfg.runs, cfg.chunk_runs):
         hi = min(lo + cfg.chunk_runs, cfg.runs)
@@ -601,7 +721,21 @@ def generate_chunks(plan: Plan) -> Iterator[dict[str, pa.Table]]:
         runs = _concat([_slice(x.runs, lo, hi) for x in blocks])
         spans = _concat([_slice(x.spans, lo, hi) for x in blocks])
         outcomes = _concat([_slice(x.outcomes, lo, hi) for x in blocks])
+        yield runs, spans, outcomes
+
+
+def generate_chunks(plan: Plan) -> Iterator[dict[str, pa.Table]]:
+    """Batches of ``plan.config.chunk_runs`` runs (the last may be smaller)."""
+    for runs, spans, outcomes in _chunks(plan):
         yield _tables(plan, runs, spans, outcomes)
+
+
+def generate_with_truth(plan: Plan) -> Iterator[tuple[dict[str, pa.Table], pa.Table]]:
+    """Batches as :func:`generate_chunks`, each with the ground-truth rows of its
+    transcript runs (table ``ground_truth``'s columns; empty without spans)."""
+    for runs, spans, outcomes in _chunks(plan):
+        tables = _tables(plan, runs, spans, outcomes)
+        yield tables, _truth_table(plan, runs, tables["runs"]["run_id"], has_spans=bool(spans))
 
 
 # -- numpy columns to Arrow tables ------------------------------------------------------------
@@ -634,8 +768,7 @@ def _const(value: str, n: int) -> pa.Array:
 def _tables(plan: Plan, runs: Columns, spans: Columns, outcomes: Columns) -> dict[str, pa.Table]:
     cfg = plan.config
     n = len(runs["run"])
-    seed_key = mix64(np.uint64(cfg.seed))
-    run_key = mix64(np.asarray(runs["run"], dtype=np.uint64) + seed_key)
+    run_key = _run_keys(plan, runs["run"])
     run_ids = hex_ids(mix64(run_key ^ np.uint64(1)), mix64(run_key ^ np.uint64(2)))
     first = int(runs["run"][0]) if n else 0
 
@@ -690,6 +823,7 @@ def _tables(plan: Plan, runs: Columns, spans: Columns, outcomes: Columns) -> dic
         schema=OUTCOMES_SCHEMA,
     )
 
+    tr = plan.transcripts
     if not spans:
         return {"runs": run_table, "spans": SPANS_SCHEMA.empty_table(), "outcomes": outcome_table}
     k = len(spans["run"])
@@ -718,11 +852,33 @@ def _tables(plan: Plan, runs: Columns, spans: Columns, outcomes: Columns) -> dic
             _ints(spans["input_tokens"]),
             _ints(spans["output_tokens"]),
             _floats(spans["cost_usd"]),
-            pa.nulls(k, pa.string()),
-            pa.nulls(k, pa.string()),
-            pa.nulls(k, pa.string()),
+            _take(tr.texts, spans["input"]),
+            _take(tr.texts, spans["output"]),
+            _take(tr.attributes, spans["attrs"]),
             pa.nulls(k, pa.string()),
         ],
         schema=SPANS_SCHEMA,
     )
     return {"runs": run_table, "spans": span_table, "outcomes": outcome_table}
+
+
+def _run_keys(plan: Plan, run: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """The per-run hash every id of a run is derived from."""
+    seed_key = mix64(np.uint64(plan.config.seed))
+    return mix64(np.asarray(run, dtype=np.uint64) + seed_key)
+
+
+def _truth_table(plan: Plan, runs: Columns, run_ids: Any, *, has_spans: bool) -> pa.Table:
+    """Ground-truth rows of a chunk's transcript runs (none when spans are left out)."""
+    n = len(runs["run"])
+    return truth_rows(
+        plan.transcripts,
+        plan.config.project,
+        run_ids.combine_chunks() if isinstance(run_ids, pa.ChunkedArray) else run_ids,
+        _run_keys(plan, runs["run"]),
+        runs["script"] if has_spans else np.full(n, -1, dtype=np.int64),
+        runs["claim_gap"],
+        plan.agent_names.to_pylist(),
+        plan.sub_names.to_pylist(),
+        runs["agent"],
+    )

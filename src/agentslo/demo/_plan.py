@@ -34,8 +34,19 @@ from agentslo.demo._catalog import (
     NamedAgent,
 )
 from agentslo.demo._config import FleetConfig
+from agentslo.demo._scripts import MODES
+from agentslo.demo._transcripts import (
+    HEALTHY_SHARE,
+    TRUTH_KIND,
+    Transcripts,
+    build_transcripts,
+    extra_errors,
+    extra_subs,
+    extra_tools,
+)
 from agentslo.demo._truth import (
     ClaimGap,
+    FailureModes,
     GroundTruth,
     Incident,
     RegressedVersion,
@@ -154,6 +165,7 @@ class Plan:
     claim_evaluator: int
     root_error: tuple[int, ...]  # error_names index of each of ROOT_ERRORS
     timeout_error: int  # error_names index of a tool call's "timeout"
+    transcripts: Transcripts  # the scripts of runs that carry text
 
     @property
     def n_agents(self) -> int:
@@ -295,9 +307,11 @@ def _build(config: FleetConfig) -> Plan:
     models = _index(model_names)
     tool_names = list(dict.fromkeys([t.name for a in named for t in a.tools]))
     tool_names += [t.name for t in GENERIC_TOOLS if t.name not in tool_names]
+    tool_names += [t for t in extra_tools() if t not in tool_names]
     tools = _index(tool_names)
     sub_names = list(dict.fromkeys([s for a in named for s in a.sub_agents]))
     sub_names += [s for group in SUB_AGENT_SETS for s in group if s not in sub_names]
+    sub_names += [s for s in extra_subs() if s not in sub_names]
     subs = _index(sub_names)
     team_names = list(dict.fromkeys([a.team for a in named])) + list(GENERIC_TEAMS)
     teams = _index(team_names)
@@ -378,6 +392,7 @@ def _build(config: FleetConfig) -> Plan:
     error_names += [e for e, _ in INCIDENT_ERROR_TYPES if e not in error_names]
     n_tool_errors = len(error_names)
     error_names += [e for e in ROOT_ERRORS if e not in error_names]
+    error_names += [e for e in extra_errors() if e not in error_names]
     errors = _index(error_names)
     error_w = np.zeros(n_tool_errors)
     error_w[[errors[e] for e, _ in ERROR_TYPES]] = [w for _, w in ERROR_TYPES]
@@ -458,6 +473,13 @@ def _build(config: FleetConfig) -> Plan:
         claim_evaluator=evaluators[CLAIM_EVALUATOR],
         root_error=tuple(errors[e] for e in ROOT_ERRORS),
         timeout_error=errors["timeout"],
+        transcripts=build_transcripts(
+            config.seed,
+            agent_names,
+            tools,
+            errors,
+            subs,
+        ),
     )
 
 
@@ -696,5 +718,12 @@ def fleet_ground_truth(plan: Plan) -> GroundTruth:
         incident=incident,
         claim_gaps=gaps,
         rollouts=rollouts,
+        failure_modes=FailureModes(
+            transcript_share=config.transcripts,
+            healthy_share=HEALTHY_SHARE,
+            scenarios=plan.transcripts.scenarios,
+            modes=tuple(MODES.items()),
+            truth_kind=TRUTH_KIND,
+        ),
         claim_gap_threshold=CLAIM_GAP_THRESHOLD,
     )

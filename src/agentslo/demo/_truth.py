@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "ClaimGap",
+    "FailureModes",
     "GroundTruth",
     "Incident",
     "RegressedVersion",
@@ -129,6 +130,34 @@ class Rollout:
 
 
 @dataclass(frozen=True)
+class FailureModes:
+    """Failure modes injected into the runs that carry full text (transcripts).
+
+    About ``transcript_share`` of all runs (token burners excepted) carry their
+    instruction, messages, tool arguments and results. ``healthy_share`` of those
+    follow a healthy script (with retried faults, polling, clarifying questions,
+    structured hand-offs: what detectors must leave alone); the rest are split
+    evenly over the failure scenarios. ``modes`` maps each failure mode to the
+    detector that looks for it (None: no detector does). Every transcript run has a
+    ``ground_truth`` row of kind ``truth_kind`` whose subject is the run id and
+    whose detail lists its cases: mode, detector, step, agent and span id (None
+    where the mode belongs to the run as a whole). A run can hold several modes
+    (a lost hand-off also leaves a sub-goal open); ``claimed_success_failed`` is
+    listed wherever the run claimed success and in fact failed.
+    """
+
+    transcript_share: float
+    healthy_share: float
+    scenarios: tuple[str, ...]
+    modes: tuple[tuple[str, str | None], ...]
+    truth_kind: str = "transcript"
+
+    @property
+    def subject(self) -> str:
+        return "transcripts"
+
+
+@dataclass(frozen=True)
 class GroundTruth:
     """Everything a fleet was built to contain, derived from its config alone."""
 
@@ -143,6 +172,7 @@ class GroundTruth:
     incident: Incident
     claim_gaps: tuple[ClaimGap, ...]
     rollouts: tuple[Rollout, ...]
+    failure_modes: FailureModes
     claim_gap_threshold: float = 0.35
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +187,7 @@ class GroundTruth:
         items.append(("incident", self.incident))
         items += [("claim_gap", g) for g in self.claim_gaps]
         items += [("rollout", r) for r in self.rollouts]
+        items.append(("failure_modes", self.failure_modes))
         return [
             (
                 self.project,

@@ -3,20 +3,25 @@
 verified (or judged by a person) to be a failure.
 
 A claim is a first-person or passive past-tense action verb in a reasoning step's
-output. It is backed when a successful tool span at or before the claim names the
-action (its tool name holds the verb's stem) or carries the claim's object (an
-entity such as ``1234`` in the call's arguments).
+output. It is backed when a successful tool span that had finished by the time the
+claiming span did names the action (its tool name holds the verb's stem) or
+carries the claim's object (an entity such as ``1234`` in the call's arguments).
+Finished, not earlier in step order: an agent span that wraps the run reports the
+run's final answer as its output, and the calls inside it back that answer. A call
+whose name starts with a reading verb (``lookup_order``, ``get_refund``) backs no
+claim by its object: reading order 1234 refunds nothing.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final
 
 from agentslo.detect._finding import finding
 from agentslo.detect._text import entities, mentions, quote
 from agentslo.detect._trace import Trace, is_fault
-from agentslo.model import Finding
+from agentslo.model import Finding, Span
 
 __all__ = ["ACTIONS", "NAME", "detect"]
 
@@ -41,6 +46,9 @@ ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "submit": ("submitted",),
     "exchang": ("exchanged",),
     "return": ("returned",),
+    "publish": ("published",),
+    "post": ("posted",),
+    "issu": ("issued",),
 }
 _VERB: Final = re.compile(
     r"\b(?:i|we|i've|we've|i have|we have|has been|have been|was|were|successfully)\s+"
@@ -49,6 +57,37 @@ _VERB: Final = re.compile(
     re.IGNORECASE,
 )
 _STEM: Final = {form: stem for stem, forms in ACTIONS.items() for form in forms}
+#: First words of a tool name that only read (its object backs no claimed action).
+_READS: Final = frozenset(
+    [
+        "get",
+        "read",
+        "list",
+        "fetch",
+        "search",
+        "find",
+        "query",
+        "lookup",
+        "describe",
+        "show",
+        "check",
+        "verify",
+        "view",
+        "count",
+        "inspect",
+        "status",
+        "grep",
+        "diff",
+        "look",
+    ]
+)
+_FIRST_WORD: Final = re.compile(r"[a-z]+")
+
+
+def _reads(span: Span) -> bool:
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", span.tool or span.name).lower()
+    first = _FIRST_WORD.search(name)
+    return first is not None and first.group(0) in _READS
 
 
 def detect(trace: Trace) -> list[Finding]:
@@ -56,18 +95,27 @@ def detect(trace: Trace) -> list[Finding]:
     return [*_unbacked(trace), *_claimed_but_failed(trace)]
 
 
+def _finished(span: Span) -> datetime:
+    return span.ended_at or span.started_at
+
+
 def _unbacked(trace: Trace) -> list[Finding]:
     out: list[Finding] = []
     for step, span in enumerate(trace.spans):
         if span.kind == "tool" or not span.output_text:
             continue
-        done = [s for s in trace.spans[: step + 1] if s.kind == "tool" and not is_fault(s)]
+        said_at = _finished(span)
+        done = [
+            s
+            for i, s in enumerate(trace.spans)
+            if s.kind == "tool" and not is_fault(s) and (i <= step or _finished(s) <= said_at)
+        ]
         for match in _VERB.finditer(span.output_text):
             stem = _STEM[match.group("verb").lower()]
             objects = list(entities(match.group("object")))
             backed = any(
                 stem in (s.tool or s.name).lower()
-                or any(mentions(s.input_text, o) for o in objects)
+                or (not _reads(s) and any(mentions(s.input_text, o) for o in objects))
                 for s in done
             )
             if not backed:

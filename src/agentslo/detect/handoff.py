@@ -4,7 +4,10 @@ receiving agent never mentions afterwards; and structured hand-offs that drop a
 field they declare required.
 
 A hand-off is a ``handoff`` span, or an ``agent`` span whose agent differs from the
-agent of the span before it. Its payload is its input text and attributes.
+agent of the span before it. Its payload is its input text and attributes. The
+receiving agent is the span's ``handoff.to`` attribute when it has one (a hand-off
+span is usually emitted by the sender, as the importers and the demo record it),
+else the span's own agent.
 """
 
 from __future__ import annotations
@@ -46,11 +49,12 @@ def detect(trace: Trace) -> list[Finding]:
     out: list[Finding] = []
     for step in handoff_steps(trace):
         span = trace.spans[step]
+        receiver = _receiver(span)
         payload = f"{span.input_text or ''} {json.dumps(span.attributes, default=str)}"
         after = " ".join(
             f"{s.input_text or ''} {s.output_text or ''}"
             for s in trace.spans[step + 1 :]
-            if span.agent is None or s.agent in (None, span.agent)
+            if receiver is None or s.agent in (None, receiver)
         )
         lost = [e for e in wanted if not mentions(payload, e) and not mentions(after, e)]
         payload_words = set(tokens(payload)) | set(tokens(after))
@@ -64,7 +68,7 @@ def detect(trace: Trace) -> list[Finding]:
                     step,
                     "high" if lost_rules else "medium",
                     {
-                        "to_agent": span.agent,
+                        "to_agent": receiver,
                         "lost_entities": {e: wanted[e] for e in lost},
                         "lost_constraints": lost_rules,
                         "span_ids": [span.span_id],
@@ -74,6 +78,12 @@ def detect(trace: Trace) -> list[Finding]:
             )
         out += _dropped_fields(trace, step, span)
     return out
+
+
+def _receiver(span: Span) -> str | None:
+    """The agent a hand-off span hands to: ``handoff.to``, else the span's agent."""
+    target = span.attributes.get("handoff.to")
+    return target if isinstance(target, str) and target else span.agent
 
 
 def _dropped_fields(trace: Trace, step: int, span: Span) -> list[Finding]:
@@ -96,7 +106,7 @@ def _dropped_fields(trace: Trace, step: int, span: Span) -> list[Finding]:
             step,
             "high",
             {
-                "to_agent": span.agent,
+                "to_agent": _receiver(span),
                 "missing_fields": missing,
                 "span_ids": [span.span_id],
                 "why": f"declared required by {REQUIRED_ATTRIBUTE}, absent from the payload",

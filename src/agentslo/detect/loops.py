@@ -3,13 +3,15 @@ again, agents handing work back and forth in a cycle, and runs stopped by a step
 limit rather than by finishing.
 
 Repeating a call is sometimes right (a retry after a fault, polling), so a repeat
-counts only when the earlier identical calls *succeeded*: asking again for what
-was already answered is the loop. Calls whose arguments were not recorded are never
-counted: they cannot be shown to be the same call.
+counts only when the earlier identical calls *succeeded* and, where results were
+recorded, *answered the same*: asking again for what was already answered is the
+loop, while polling a status until it changes is not. Calls whose arguments were
+not recorded are never counted: they cannot be shown to be the same call.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from agentslo.detect._finding import finding
@@ -24,7 +26,15 @@ NAME: Final = "loops"
 REPEATS: Final = 3
 #: Consecutive repetitions of an agent cycle (A→B→A→B→A→B is 3 of length 2).
 CYCLE_REPEATS: Final = 3
-_LIMIT_WORDS: Final = ("max_turns", "max_steps", "step_limit", "recursion_limit", "max_iterations")
+_LIMIT_WORDS: Final = (
+    "max_turns",
+    "max_steps",
+    "step_limit",
+    "recursion_limit",
+    "max_iterations",
+    "recursion_error",  # LangGraph's GraphRecursionError
+)
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def detect(trace: Trace) -> list[Finding]:
@@ -33,13 +43,14 @@ def detect(trace: Trace) -> list[Finding]:
 
 
 def _repeated_calls(trace: Trace) -> list[Finding]:
-    seen: dict[tuple[str, str], list[int]] = {}
+    seen: dict[tuple[str, str, str | None], list[int]] = {}
     out: list[Finding] = []
     for step, span in enumerate(trace.spans):
         arguments = " ".join((span.input_text or "").split())
         if span.kind != "tool" or is_fault(span) or not arguments:
             continue  # unrecorded arguments cannot be shown to be the same
-        key = (span.tool or span.name, arguments)
+        answer = None if span.output_text is None else " ".join(span.output_text.split())
+        key = (span.tool or span.name, arguments, answer)
         steps = seen.setdefault(key, [])
         steps.append(step)
         if len(steps) == REPEATS:
@@ -96,9 +107,13 @@ def _agent_cycles(trace: Trace) -> list[Finding]:
 
 
 def _step_limit(trace: Trace) -> list[Finding]:
+    """Signals in snake case or as exception class names (``MaxTurnsExceeded`` of the
+    OpenAI Agents SDK, ``AgentMaxStepsError`` of smolagents, ``GraphRecursionError``)."""
     for step, span in enumerate(trace.spans):
         marks = " ".join(
-            str(v) for v in (span.error_type, span.attributes.get("stop_reason"), span.name) if v
+            _CAMEL.sub("_", str(v))
+            for v in (span.error_type, span.attributes.get("stop_reason"), span.name)
+            if v
         ).lower()
         hit = next((w for w in _LIMIT_WORDS if w in marks), None)
         if hit is not None:

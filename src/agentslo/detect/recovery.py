@@ -85,26 +85,60 @@ def _unrecovered(trace: Trace) -> list[Finding]:
 
 
 def _stuck(trace: Trace) -> list[Finding]:
-    run_start, previous = 0, None
-    for step, span in enumerate([*trace.spans, None]):
-        state = None if span is None else " ".join((span.output_text or "").split()) or None
-        if state is not None and state == previous:
-            continue
-        if previous is not None and step - run_start >= STUCK_STEPS:
-            steps = list(range(run_start, step))
-            return [
-                finding(
-                    trace,
-                    NAME,
-                    "stuck",
-                    run_start,
-                    "medium",
-                    {
-                        "steps": steps,
-                        "span_ids": [trace.spans[s].span_id for s in steps],
-                        "repeated_output": quote(previous),
-                    },
-                )
-            ]
-        run_start, previous = step, state
+    """The first stretch without a change of state: one state repeated ``STUCK_STEPS``
+    times in a row, or a pair of states alternating until the first of them has come
+    ``STUCK_STEPS`` times (the same status polled with "checking again" between).
+
+    A step's state is its output; a tool call's is also what it was called with, so a
+    run that tries new queries and gets nothing back is not stuck (it is looping,
+    and ``loops`` or a step limit says so) — it is changing what it does."""
+    states = [_state(s) for s in trace.spans]
+    for period in (1, 2):
+        need = period * (STUCK_STEPS - 1) + 1
+        step = period
+        while step < len(states):
+            if not _repeats(states, step, period):
+                step += 1
+                continue
+            last = step
+            while last + 1 < len(states) and _repeats(states, last + 1, period):
+                last += 1
+            first = step - period
+            if last - first + 1 >= need:
+                return [_stuck_finding(trace, list(range(first, last + 1)), period)]
+            step = last + 1
     return []
+
+
+def _state(span: Span) -> str | None:
+    output = " ".join((span.output_text or "").split())
+    if not output:
+        return None
+    if span.kind != "tool":
+        return output
+    return "\x1f".join([span.tool or span.name, " ".join((span.input_text or "").split()), output])
+
+
+def _repeats(states: list[str | None], step: int, period: int) -> bool:
+    """Whether the state at ``step`` is the one ``period`` steps before (and, for a
+    pair, not also the one just before: that is the single-state case)."""
+    state = states[step]
+    if state is None or state != states[step - period]:
+        return False
+    return period == 1 or state != states[step - 1]
+
+
+def _stuck_finding(trace: Trace, steps: list[int], period: int) -> Finding:
+    outputs = list(dict.fromkeys(trace.spans[s].output_text or "" for s in steps))[:period]
+    return finding(
+        trace,
+        NAME,
+        "stuck",
+        steps[0],
+        "medium",
+        {
+            "steps": steps,
+            "span_ids": [trace.spans[s].span_id for s in steps],
+            "repeated_output": quote(" | ".join(outputs)),
+        },
+    )

@@ -5,7 +5,9 @@ The rule, in order:
 
 1. If a tool (or any) step failed, the earliest fault is the first visible effect
    of the error. Its cause is the step that issued it: its parent when the
-   parent is a reasoning step (``llm``/``agent``), else the nearest earlier
+   parent is a model call (``llm``); when the parent is an ``agent`` span (the
+   wrapper instrumented frameworks put around an agent's calls), the latest
+   model call under that agent before the fault; else the nearest earlier
    non-tool step — the agent that wrote the failing call. Every later fault is
    reported as part of the cascade.
 2. Otherwise (a run that failed without any fault) the decisive step is the first
@@ -47,6 +49,10 @@ def _issuer(trace: Trace, fault: int) -> int:
     if parent:
         for step in range(fault - 1, -1, -1):
             if spans[step].span_id == parent and spans[step].kind in ("llm", "agent"):
+                if spans[step].kind == "agent":  # a wrapper: its latest model call wrote it
+                    for k in range(fault - 1, step, -1):
+                        if spans[k].parent_span_id == parent and spans[k].kind == "llm":
+                            return k
                 return step
     if spans[fault].kind != "tool":
         return fault
@@ -75,9 +81,26 @@ def attribute(trace: Trace) -> Attribution | None:
     return Attribution(step, spans[step].agent, "first_decision", ())
 
 
+def _retried_ok(trace: Trace, fault: int) -> bool:
+    """Whether a later successful call of the same tool (same arguments, where both
+    were recorded) made good the fault: a transient fault, not a spreading one."""
+    failed = trace.spans[fault]
+    args = " ".join((failed.input_text or "").split())
+    for later in trace.spans[fault + 1 :]:
+        if later.kind != "tool" or is_fault(later):
+            continue
+        if (later.tool or later.name) != (failed.tool or failed.name):
+            continue
+        again = " ".join((later.input_text or "").split())
+        if not args or not again or again == args:
+            return True
+    return False
+
+
 def detect(trace: Trace) -> list[Finding]:
     """A ``root_cause`` finding for a failed run (outcome ``failure``), and a
-    ``cascade`` finding when one error led to further faults in any run."""
+    ``cascade`` finding when one error led to two or more faults that no retry of
+    the same call made good, in any run."""
     found = attribute(trace)
     if found is None:
         return []
@@ -91,6 +114,6 @@ def detect(trace: Trace) -> list[Finding]:
     }
     if trace.outcome == "failure":
         out.append(finding(trace, NAME, "root_cause", found.step, "high", evidence))
-    if len(found.faults) >= 2:
+    if sum(not _retried_ok(trace, f) for f in found.faults) >= 2:
         out.append(finding(trace, NAME, "cascade", found.step, "medium", evidence))
     return out

@@ -6,7 +6,11 @@ open when fewer than half of its content words appear in anything the run did
 after receiving it. A changing call is a tool whose name holds a
 verb that changes the world (``create``, ``send``, ``refund``, ``deploy``...); a
 verification is a later successful call whose name reads, checks or tests
-(``get``, ``lookup``, ``verify``, ``test``...). Tools named by neither are ignored.
+(``get``, ``lookup``, ``verify``, ``test``...). Tools named by neither are ignored,
+and so are notifications (``send_email``, ``post_slack``, ``send_receipt``): telling
+someone about a change is not a change an agent can read back, so a run that checks
+its refund and then emails the customer has verified what it did. A name that starts
+with a reading verb reads, whatever it reads about (``get_refund_status``).
 """
 
 from __future__ import annotations
@@ -84,13 +88,30 @@ _CHECK: Final = frozenset(
         "count",
     ]
 )
+#: Words of a tool name that make it a notification, not a change to verify.
+_NOTIFY: Final = frozenset(
+    ["email", "mail", "notify", "notification", "slack", "message", "sms", "reply", "receipt"]
+)
 _WORDS: Final = re.compile(r"[a-z]+")
 
 
-def _verbs(span: Span) -> set[str]:
-    """The words of a tool's name (``issue_refund`` -> issue, refund)."""
+def _words(span: Span) -> list[str]:
+    """The words of a tool's name, in order (``issue_refund`` -> issue, refund)."""
     name = re.sub(r"([a-z])([A-Z])", r"\1 \2", span.tool or span.name)
-    return set(_WORDS.findall(name.lower()))
+    return _WORDS.findall(name.lower())
+
+
+def _verbs(span: Span) -> set[str]:
+    return set(_words(span))
+
+
+def _changes(span: Span) -> bool:
+    """A changing call: a changing verb in its name, unless the name starts with a
+    reading verb (``get_refund_status`` reads a refund) or it only notifies."""
+    words = _words(span)
+    if not words or words[0] in _CHECK or set(words) & _NOTIFY:
+        return False
+    return bool(set(words) & _CHANGE)
 
 
 def subgoals(instruction: str) -> list[str]:
@@ -139,7 +160,7 @@ def _no_verification(trace: Trace) -> list[Finding]:
     changing = [
         step
         for step, span in enumerate(trace.spans)
-        if span.kind == "tool" and not is_fault(span) and _verbs(span) & _CHANGE
+        if span.kind == "tool" and not is_fault(span) and _changes(span)
     ]
     if not changing:
         return []
