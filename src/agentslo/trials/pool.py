@@ -1,7 +1,8 @@
 """Agent processes: a pool of isolated workers that run one trial at a time.
 
 Each worker is ``python -I -m agentslo.agents._worker`` started in its own session,
-in a fresh temporary directory, with a minimal environment (``PATH``, locale, a
+in a fresh temporary directory (the only place it may write once it has confined
+itself, see :mod:`agentslo.agents._confine`), with a minimal environment (``PATH``, locale, a
 private ``HOME``/``TMPDIR`` and only the variables explicitly passed through). It
 never receives the store path, the seed or the verifier. The harness reads the
 worker's channel (stdout) line by line with a size cap, and its stderr (where the
@@ -80,9 +81,13 @@ class Worker:
         if hello is None or hello.get("t") != "ready":
             worker.kill()
             raise RuntimeError(f"agent worker did not start: {bytes(worker.output_head)!r}")
+        found = hello.get("confinement")
+        worker.confinement = dict(found) if isinstance(found, dict) else {}
         return worker
 
     sys_path: list[str]
+    #: What the worker reported of its own confinement (Landlock ABI, capabilities).
+    confinement: dict[str, Any]
 
     async def _read_stderr(self) -> None:
         assert self.proc.stderr is not None

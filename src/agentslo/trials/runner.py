@@ -126,6 +126,7 @@ class _State:
     reuse_worker: bool = True
     output_bytes: int = 0
     output_head: str = ""
+    confinement: dict[str, Any] = field(default_factory=dict)
     #: A fresh random token per trial: every message must carry it, so an agent
     #: cannot queue messages for a later trial it has not seen yet.
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -289,6 +290,7 @@ class TrialRunner:
                 start["sys_path"] = worker.sys_path
                 worker.known_tools.add(start["tools_key"])
             worker.send(start)
+            st.confinement = worker.confinement
             await self._serve(worker, spec, episode, injector, st, deadline)
         finally:
             st.output_bytes = worker.output_bytes
@@ -582,6 +584,10 @@ class TrialRunner:
             "agent_ref": self.agent_ref,
             "reason": reason,
             "output_bytes": st.output_bytes,
+            "sandbox": {
+                "landlock": st.confinement.get("landlock", 0),
+                "capabilities_dropped": st.confinement.get("capabilities_dropped", False),
+            },
         }
         if episode is not None:
             attributes["asked_user"] = episode.env.asked_user
