@@ -587,6 +587,7 @@ class TrialRunner:
             "sandbox": {
                 "landlock": st.confinement.get("landlock", 0),
                 "capabilities_dropped": st.confinement.get("capabilities_dropped", False),
+                "uid": st.confinement.get("uid"),
             },
         }
         if episode is not None:
