@@ -8,8 +8,9 @@ from typing import Any
 
 from agentslo.audit.report import AuditReport
 from agentslo.model import Finding
+from agentslo.store import Store
 
-__all__ = ["DETECTOR", "audit_findings"]
+__all__ = ["DETECTOR", "audit_findings", "replace_findings"]
 
 DETECTOR = "audit"
 
@@ -65,3 +66,27 @@ def audit_findings(report: AuditReport, project: str = "default") -> list[Findin
             )
         )
     return found
+
+
+def replace_findings(store: Store, report: AuditReport, findings: list[Finding]) -> int:
+    """Write ``findings``, first deleting this suite's earlier audit findings (atomic).
+
+    A task that an exploit scored on before a fix, and no longer does, must not
+    keep its old finding; findings of other suites and detectors are untouched.
+    """
+    projects = sorted({f.project for f in findings} | {"default"})
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        for project in projects:
+            store.con.execute(
+                "DELETE FROM findings WHERE project = ? AND detector = ? "
+                "AND json_extract_string(evidence, '$.suite') = ?",
+                [project, DETECTOR, report.suite],
+            )
+        store.con.execute("COMMIT")
+    except Exception:
+        store.con.execute("ROLLBACK")
+        raise
+    if findings:
+        store.write_records(findings)
+    return len(findings)

@@ -83,11 +83,12 @@ def _cells(results: Sequence[TrialResult]) -> dict[str, CellResult]:
         if result.passed:
             cell.passed += 1
             cell.reasons["passed"] += 1
-            cell.message, cell.run_id = (result.spans[0].output_text or "")[:500], result.run.run_id
+            cell.message = (result.spans[0].output_text or "")[:2000]
+            cell.run_id = result.run.run_id
         else:
             cell.reasons[result.reason or "failed"] += 1
             if not cell.message:
-                cell.message = (result.spans[0].output_text or "")[:500]
+                cell.message = (result.spans[0].output_text or "")[:2000]
                 cell.run_id = result.run.run_id
     return cells
 
