@@ -7,7 +7,8 @@ and, as root, read the harness's memory through ``/proc``. The worker therefore
 confines itself at start-up, before it imports an agent:
 
 - **Landlock** (Linux >= 5.13, unprivileged): the file system becomes read-only
-  except the worker's private directory (and ``/dev/null``, ``/dev/shm``); on
+  except the worker's private directory (and ``/dev/null``, ``/dev/shm``), and the
+  files the harness names as hidden (the store) cannot be read at all; on
   kernels with Landlock's scopes (ABI 6) the agent can neither signal processes
   outside its sandbox nor reach their abstract Unix sockets. Landlock also forbids
   ptrace-style access (``/proc/PID/mem``, ``environ``, ``fd``) to processes outside
@@ -32,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["confine"]
+__all__ = ["confine", "read_rules"]
 
 _SYS_CREATE_RULESET: Final = 444
 _SYS_ADD_RULE: Final = 445
@@ -87,7 +88,46 @@ def _add_path(libc: Any, ruleset: int, path: str, rights: int) -> bool:
         os.close(fd)
 
 
-def _landlock(libc: Any, writable: Sequence[str]) -> dict[str, Any]:
+def read_rules(hidden: Sequence[str]) -> list[tuple[str, int]]:
+    """Landlock read rules covering the whole file system except the ``hidden`` files.
+
+    Landlock only grants, so hiding a file means granting everything around it:
+    every directory on the way from ``/`` to a hidden file may be listed, and every
+    entry in it is granted except the next step on the way (granted the same way)
+    and the hidden file itself. Entries created after the worker started in those
+    directories are not readable, which is the safe side.
+    """
+    targets = {Path(h).resolve() for h in hidden}
+    if not targets:
+        return [("/", _READ)]
+    on_the_way = {parent for t in targets for parent in t.parents}
+    rules: list[tuple[str, int]] = []
+
+    def visit(directory: Path) -> None:
+        rules.append((str(directory), _READ_DIR))
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry in targets:
+                continue
+            if entry.is_symlink():
+                # A rule follows the link: never grant one that leads to a hidden file.
+                real = entry.resolve()
+                if any(t == real or t.is_relative_to(real) for t in targets):
+                    continue
+                rules.append((str(entry), _READ))
+            elif entry in on_the_way:
+                visit(entry)
+            else:
+                rules.append((str(entry), _READ))
+
+    visit(Path("/"))
+    return rules
+
+
+def _landlock(libc: Any, writable: Sequence[str], hidden: Sequence[str]) -> dict[str, Any]:
     abi = _abi(libc)
     if abi < 1:
         return {"landlock": 0}
@@ -99,8 +139,11 @@ def _landlock(libc: Any, writable: Sequence[str]) -> dict[str, Any]:
     if ruleset < 0:
         return {"landlock": 0, "error": os.strerror(ctypes.get_errno())}
     try:
-        if not _add_path(libc, ruleset, "/", _READ):
+        rules = read_rules(hidden)
+        if not _add_path(libc, ruleset, *rules[0]):
             return {"landlock": 0, "error": "could not allow reading /"}
+        for path, rights in rules[1:]:
+            _add_path(libc, ruleset, path, rights)  # an entry that vanished needs no rule
         allowed = [
             p for p in (*writable, *_WRITABLE_DEVICES) if _add_path(libc, ruleset, p, handled)
         ]
@@ -110,7 +153,8 @@ def _landlock(libc: Any, writable: Sequence[str]) -> dict[str, Any]:
             return {"landlock": 0, "error": os.strerror(ctypes.get_errno())}
     finally:
         os.close(ruleset)
-    return {"landlock": abi, "writable": allowed, "scoped": bool(scoped)}
+    hidden_now = sorted(h for h in hidden if Path(h).exists())
+    return {"landlock": abi, "writable": allowed, "scoped": bool(scoped), "hidden": hidden_now}
 
 
 class _CapHeader(ctypes.Structure):
@@ -134,8 +178,13 @@ def _drop_capabilities(libc: Any) -> bool:
     return int(libc.capset(ctypes.byref(header), data)) == 0
 
 
-def confine(writable: Sequence[str]) -> dict[str, Any]:
-    """Confine this process: write only beneath ``writable``, no capabilities.
+def confine(writable: Sequence[str], hidden: Sequence[str] = ()) -> dict[str, Any]:
+    """Confine this process: write only beneath ``writable``, never read ``hidden``, no
+    capabilities.
+
+    ``hidden`` is for files of the harness an agent must not read even though its
+    user could: the store (which holds earlier trials' verifier evidence and the
+    secret world key).
 
     Returns what was achieved (``landlock``: the ABI version applied, 0 for none;
     ``capabilities_dropped``; ``uid``), for the harness to record. Never raises: a
@@ -149,7 +198,7 @@ def confine(writable: Sequence[str]) -> dict[str, Any]:
     with contextlib.suppress(OSError, AttributeError):
         report["capabilities_dropped"] = _drop_capabilities(libc)
     try:
-        report.update(_landlock(libc, writable))
+        report.update(_landlock(libc, writable, hidden))
     except (OSError, AttributeError) as exc:
         report.update({"landlock": 0, "error": repr(exc)})
     return report

@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import importlib.abc
 import inspect
+import itertools
 import os
 import shutil
 import sys
@@ -153,6 +154,11 @@ def _forget_blocked_modules() -> None:
             delattr(root, attr)
 
 
+def _hidden(argv: list[str]) -> list[str]:
+    """The files named by ``--hide PATH`` arguments (the harness's store)."""
+    return [value for flag, value in itertools.pairwise(argv) if flag == "--hide"]
+
+
 def main() -> None:
     """Serve trials until stdin closes."""
     channel_in = os.fdopen(os.dup(0), "rb")
@@ -165,7 +171,7 @@ def main() -> None:
     _forget_blocked_modules()
     channel = _Channel(channel_in, channel_out)
     home = str(Path.cwd())
-    confinement = confine([home])  # before any agent code is imported
+    confinement = confine([home], _hidden(sys.argv[1:]))  # before any agent code is imported
     agents: dict[str, Any] = {}
     tool_sets: dict[str, list[Any]] = {}
     channel.send({"t": "ready", "pid": os.getpid(), "confinement": confinement})

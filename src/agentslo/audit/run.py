@@ -54,6 +54,11 @@ class AuditConfig:
     sys_path: tuple[str, ...] | None = None
     #: The store file, protected like the suite's sources.
     store_path: Path | None = None
+    #: The world key (``agentslo trial run`` keeps one per store, so the audit meets the
+    #: worlds trials meet); None draws a secret key for this audit alone.
+    world_key: int | None = None
+    #: Files agent processes may not read (the store and its WAL).
+    hidden: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -100,7 +105,7 @@ class _Battery:
         self.tasks = list(tasks)
         self.config = config
         self.on_trial = on_trial
-        self.world_key = secrets.randbits(62)
+        self.world_key = secrets.randbits(62) if config.world_key is None else config.world_key
         self.sys_path = _sys_path(config)
         self.sandbox: dict[str, Any] = {}
 
@@ -115,6 +120,7 @@ class _Battery:
             concurrency=self.config.concurrency,
             sys_path=self.sys_path,
             world_key=self.world_key,
+            hidden=self.config.hidden,
         )
         specs = plan_trials(tasks, [FaultProfile("clean")], self.config.k, self.config.seed)
 

@@ -37,6 +37,7 @@ from agentslo.cli.common import (
     open_db,
     print_json,
 )
+from agentslo.cli.trial import hidden_store_files, store_world_key
 from agentslo.store import default_path
 from agentslo.trials import SuiteNotFound, TrialResult, load_suite, select_tasks
 from agentslo.trials.pool import protect_harness
@@ -88,19 +89,24 @@ def audit(
         chosen = select_tasks(load_suite(target), tasks)
     except SuiteNotFound as exc:
         raise UserError(str(exc)) from None
-    store_path = Path(db) if db else default_path()
-    config = AuditConfig(
-        k=k,
-        seed=seed,
-        concurrency=concurrency,
-        timeout_s=timeout,
-        exploits=_exploits(exploits),
-        oracle=oracle,
-        store_path=store_path,
-    )
+    chosen_exploits = _exploits(exploits)
+    existed = (Path(db) if db else default_path()).exists()
     protect_harness()
-    report = _run(target, chosen, config, quiet=json_output)
     with open_db(db) as store:
+        # The worlds `agentslo trial run` meets in this store, with the store hidden from
+        # the agents exactly as trials hide it.
+        config = AuditConfig(
+            k=k,
+            seed=seed,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            exploits=chosen_exploits,
+            oracle=oracle,
+            store_path=Path(store.path) if existed else None,
+            world_key=store_world_key(store),
+            hidden=hidden_store_files(store),
+        )
+        report = _run(target, chosen, config, quiet=json_output)
         written = replace_findings(store, report, audit_findings(report))
     if json_output:
         print_json({**report.to_dict(), "findings_written": written})

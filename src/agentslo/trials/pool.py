@@ -52,7 +52,12 @@ class Worker:
 
     @classmethod
     async def spawn(
-        cls, *, sys_path: Sequence[str], pass_env: Sequence[str], output_cap: int
+        cls,
+        *,
+        sys_path: Sequence[str],
+        pass_env: Sequence[str],
+        output_cap: int,
+        hidden: Sequence[str] = (),
     ) -> Worker:
         home = tempfile.mkdtemp(prefix="agentslo-agent-")
         env = {
@@ -67,6 +72,7 @@ class Worker:
             "-I",
             "-m",
             "agentslo.agents._worker",
+            *(arg for path in hidden for arg in ("--hide", str(path))),
             cwd=home,
             env=env,
             stdin=asyncio.subprocess.PIPE,
@@ -164,8 +170,11 @@ class WorkerPool:
         sys_path: Sequence[str] | None = None,
         pass_env: Sequence[str] = DEFAULT_PASS_ENV,
         output_cap: int = 1 << 20,
+        hidden: Sequence[str] = (),
     ) -> None:
         self.size = size
+        #: Files agent processes may not read (the store), see agentslo.agents._confine.
+        self.hidden = tuple(hidden)
         self.sys_path = list(sys_path if sys_path is not None else _default_sys_path())
         self.pass_env = tuple(pass_env)
         self.output_cap = output_cap
@@ -184,7 +193,10 @@ class WorkerPool:
                     return worker
                 await self._discard(worker)
             worker = await Worker.spawn(
-                sys_path=self.sys_path, pass_env=self.pass_env, output_cap=self.output_cap
+                sys_path=self.sys_path,
+                pass_env=self.pass_env,
+                output_cap=self.output_cap,
+                hidden=self.hidden,
             )
         except BaseException:
             self._slots.release()

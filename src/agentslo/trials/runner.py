@@ -182,6 +182,7 @@ class TrialRunner:
         sys_path: Sequence[str] | None = None,
         batch_id: str | None = None,
         world_key: int | None = None,
+        hidden: Sequence[str] = (),
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"--concurrency must be at least 1, got {concurrency}")
@@ -201,6 +202,9 @@ class TrialRunner:
         #: imports the suite cannot rebuild its world from the (visible) seed.
         #: ``None`` draws a random key; 0 makes worlds depend on the seed alone.
         self.world_key = secrets.randbits(62) if world_key is None else world_key
+        #: Files the agent processes may not read: pass the store (it holds earlier
+        #: trials' verifier evidence, i.e. expected values, and the world key).
+        self.hidden = tuple(hidden)
         self._counter = 0
 
     # -- public --------------------------------------------------------------------------
@@ -222,6 +226,7 @@ class TrialRunner:
             sys_path=self.sys_path,
             pass_env=self.pass_env,
             output_cap=self.budget.max_output_bytes,
+            hidden=self.hidden,
         )
         results: list[TrialResult | None] = [None] * len(specs)
         queue: asyncio.Queue[int] = asyncio.Queue()
