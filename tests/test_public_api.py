@@ -93,3 +93,31 @@ def test_server_surface_resolves() -> None:
     assert "create_app" in agentslo.server.__all__ and "ServerConfig" in agentslo.server.__all__
     for name in agentslo.server.__all__:
         assert hasattr(agentslo.server, name), f"agentslo.server.{name}"
+
+
+def test_audit_surfaces() -> None:
+    import agentslo.agents.exploits
+    import agentslo.audit
+
+    assert sorted(agentslo.audit.__all__) == sorted(
+        [
+            "BATTERY",
+            "DETECTOR",
+            "VULNERABILITY_CLASSES",
+            "AuditConfig",
+            "AuditReport",
+            "CellResult",
+            "Exploit",
+            "ExploitResult",
+            "ValidityCheck",
+            "audit_findings",
+            "exploit_named",
+            "run_audit",
+            "total_trials",
+        ]
+    )
+    for module in (agentslo.audit, agentslo.agents.exploits):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+    battery = {e.agent.rpartition(":")[2] for e in agentslo.audit.BATTERY}
+    assert battery <= set(agentslo.agents.exploits.__all__)

@@ -54,7 +54,8 @@ def test_the_table_names_the_exploit_the_class_and_the_check(tmp_path: Path) -> 
     ("args", "message"),
     [
         (["no-such-suite"], "no suite 'no-such-suite'; known suites:"),
-        (["opsdesk", "results.json"], "auditing a suite takes no FILE"),
+        (["opsdesk", "results.json"], "'opsdesk' is a suite, and auditing a suite takes no FILE"),
+        (["nosuite", "results.json"], "a FILE is only for imported benchmark results"),
         (["opsdesk", "--tasks", "zzz-*"], "--tasks 'zzz-*' matches no task"),
         (["opsdesk", "--exploits", "teleport"], "no exploit 'teleport'; the battery has:"),
     ],
