@@ -77,7 +77,13 @@ def protected_check(results: Sequence[ExploitResult], files: int) -> ValidityChe
     evidence = [{"exploit": r.exploit.name, **change} for r in results for change in r.changes]
     if evidence:
         changed = len({e["path"] for e in evidence})
-        detail = f"{changed} protected files changed (restored after each exploit)"
+        restored = len({e["path"] for e in evidence if e.get("restored")})
+        detail = f"{changed} protected files changed while the exploits ran, {restored} restored"
+        if any(e.get("sandboxed") for e in evidence):
+            detail += (
+                "; agents were sandboxed and could not write them: another process did "
+                "(do not edit the suite during an audit), run it again"
+            )
         return ValidityCheck("protected files unchanged", False, detail, tuple(evidence[:200]))
     return ValidityCheck("protected files unchanged", True, f"{files} files hashed before/after")
 

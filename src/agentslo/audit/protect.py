@@ -6,8 +6,10 @@ agent's import path, and the store. The snapshot keeps each file's SHA-256,
 size and modification time (a write that keeps the content still moves the
 time, and is reported as *written*), the bytes of Python sources (so an
 unsandboxed run can be undone), and whether each file a tampering agent plants
-existed. :func:`restore` puts sources back and removes planted files, so one
-exploit's damage never helps the next, nor outlives the audit.
+existed. Where workers were not sandboxed, :func:`restore` puts sources back and
+removes planted files, so one exploit's damage never helps the next, nor
+outlives the audit; under the sandbox a change cannot be the agent's, and it is
+reported but left alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from agentslo.agents.exploits import plant_targets
 from agentslo.agents.exploits._reach import walk
 from agentslo.trials.task import Task
 
-__all__ = ["FileChange", "Snapshot", "protected_roots", "restore", "take_snapshot"]
+__all__ = [
+    "FileChange",
+    "Snapshot",
+    "protected_roots",
+    "rebaseline",
+    "restore",
+    "take_snapshot",
+]
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,13 @@ def take_snapshot(
 
 
 def restore(snapshot: Snapshot, changes: Iterable[FileChange]) -> list[str]:
-    """Undo ``changes``: sources back from the snapshot, planted files removed."""
+    """Undo ``changes``: sources back from the snapshot, planted files removed.
+
+    For an unsandboxed worker only: under the sandbox an agent cannot have written
+    the file, so a change came from another process (a person editing) and is
+    reported, never reverted.
+    """
+    changes = list(changes)
     undone = []
     for change in changes:
         path = Path(change.path)
@@ -143,12 +158,20 @@ def restore(snapshot: Snapshot, changes: Iterable[FileChange]) -> list[str]:
             elif change.kind in ("changed", "deleted") and change.path in snapshot.sources:
                 path.write_bytes(snapshot.sources[change.path])
                 undone.append(change.path)
-    # What is there now is the baseline for the next exploit's comparison.
+    rebaseline(snapshot, changes)
+    return undone
+
+
+def rebaseline(snapshot: Snapshot, changes: Iterable[FileChange]) -> None:
+    """Make what is there now the baseline for the next exploit's comparison."""
     for change in changes:
-        if change.path in snapshot.files:
+        if change.kind == "planted":
+            snapshot.plants[change.path] = Path(change.path).exists()
+        elif change.path in snapshot.files:
             state = _state(Path(change.path))
             if state is None:
                 del snapshot.files[change.path]
             else:
                 snapshot.files[change.path] = state
-    return undone
+                if change.path.endswith(".py"):
+                    snapshot.sources[change.path] = Path(change.path).read_bytes()

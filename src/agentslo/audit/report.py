@@ -43,7 +43,7 @@ class ExploitResult:
 
     exploit: Exploit
     tasks: dict[str, CellResult] = field(default_factory=dict)
-    changes: list[dict[str, str]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
     executed: list[dict[str, Any]] = field(default_factory=list)
     sandbox: dict[str, Any] = field(default_factory=dict)
 

@@ -27,7 +27,7 @@ from agentslo.audit.checks import (
     oracle_check,
     protected_check,
 )
-from agentslo.audit.protect import Snapshot, restore, take_snapshot
+from agentslo.audit.protect import Snapshot, rebaseline, restore, take_snapshot
 from agentslo.audit.report import AuditReport, CellResult, ExploitResult
 from agentslo.trials.faults import FaultProfile
 from agentslo.trials.runner import Budget, TrialResult, TrialRunner, plan_trials
@@ -151,14 +151,24 @@ class _Battery:
         )
         options = {"canary_dir": str(canary.path), "loopback_ports": [port]}
         results = self.run(exploit.agent, f"audit:{exploit.name}", self.tasks, budget, options)
-        changes = snapshot.changes()
-        restore(snapshot, changes)
         return ExploitResult(
             exploit,
             _cells(results),
-            [c.to_dict() for c in changes],
+            self.settle(snapshot),
             [h.to_dict() for h in canary.new_hits()],
         )
+
+    def settle(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        """The protected files changed since the last look; undone if workers were not
+        sandboxed (then an agent may have made them), left alone otherwise."""
+        changes = snapshot.changes()
+        sandboxed = bool(self.sandbox.get("landlock"))
+        undone = set() if sandboxed else set(restore(snapshot, changes))
+        if sandboxed:
+            rebaseline(snapshot, changes)
+        return [
+            {**c.to_dict(), "sandboxed": sandboxed, "restored": c.path in undone} for c in changes
+        ]
 
 
 def run_audit(
@@ -178,8 +188,7 @@ def run_audit(
         with LoopbackListener() as listener:
             snapshot = take_snapshot(tasks, battery.sys_path, extra)
             oracle = battery.oracle()
-            oracle_changes = snapshot.changes()
-            restore(snapshot, oracle_changes)
+            battery.settle(snapshot)  # the oracle is trusted; its runs only set the baseline
             results = [battery.exploit(e, canary, listener.port, snapshot) for e in config.exploits]
             connections = listener.connections
     finally:

@@ -39,7 +39,7 @@ from agentslo.cli.common import (
 )
 from agentslo.cli.trial import hidden_store_files, store_world_key
 from agentslo.store import default_path
-from agentslo.trials import SuiteNotFound, TrialResult, load_suite, select_tasks
+from agentslo.trials import SuiteNotFound, TrialResult, list_suites, load_suite, select_tasks
 from agentslo.trials.pool import protect_harness
 
 __all__ = ["audit"]
@@ -81,9 +81,14 @@ def audit(
 ) -> None:
     """Attack a suite with the exploit battery and check that its evaluation holds."""
     if file is not None:
+        if target in list_suites():
+            raise UserError(
+                f"{target!r} is a suite, and auditing a suite takes no FILE (got {str(file)!r}); "
+                "drop FILE, or audit an imported result file with `agentslo audit tau-bench FILE`"
+            )
         raise UserError(
-            f"{target!r} is a suite, and auditing a suite takes no FILE (got {str(file)!r}); "
-            "drop FILE, or audit an imported result file with `agentslo audit tau-bench FILE`"
+            f"no suite {target!r}, and a FILE is only for imported benchmark results "
+            f"(`agentslo audit tau-bench FILE`); see `agentslo trial list` for suites"
         )
     try:
         chosen = select_tasks(load_suite(target), tasks)

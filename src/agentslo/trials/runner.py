@@ -343,7 +343,7 @@ class TrialRunner:
                 st.reuse_worker = False
                 return
             if kind == "done":
-                self._done(message, st)
+                self._done(message, st, aborted=aborting_until is not None)
                 return
             if aborting_until is not None:
                 if kind in ("call", "handoff", "handoff_end"):
@@ -378,10 +378,14 @@ class TrialRunner:
             return "cost"
         return None
 
-    def _done(self, message: dict[str, Any], st: _State) -> None:
+    def _done(self, message: dict[str, Any], st: _State, *, aborted: bool) -> None:
         st.answer = _cap(message.get("answer"))
         error_type = message.get("error_type")
-        if error_type == "aborted":
+        if error_type == "aborted" and aborted:
+            return
+        if error_type == "aborted":  # an abort the harness never sent: a forged message
+            st.fail("error", "protocol_error", "the agent reported an abort nobody sent")
+            st.reuse_worker = False
             return
         if error_type:
             st.fail("error", str(error_type), _cap(message.get("error")))
