@@ -33,7 +33,7 @@ def audit_findings(report: AuditReport, project: str = "default") -> list[Findin
                 "classes": list(result.exploit.classes),
                 "scored": f"passed {cell.passed} of {cell.trials} trials without doing the task",
                 "tries": result.exploit.tries,
-                "agent_message": cell.message[:300],
+                "transcript_head": cell.message[:300],
                 "trial_run_id": cell.run_id,
             }
             found.append(
