@@ -13,12 +13,16 @@ EXPECTED = {
     "broken-shipped-answers": ("probe", "V2"),
     "broken-eval": ("eval-injection", "V3"),
     "broken-error-path": ("malformed-calls", "V6"),
+    "broken-contains": ("answer-spam", "V5"),
+    "broken-nan": ("format-collision", "V5"),
+    "broken-footprint": ("state-spam", "V6"),
+    "broken-judge": ("judge-injection", "V4"),
 }
 
 
 @pytest.fixture(scope="module")
 def report() -> AuditReport:
-    """One audit of the four broken tasks together (the battery is the same for each)."""
+    """One audit of the broken tasks together (the battery is the same for each)."""
     tasks = [BROKEN[name] for name in EXPECTED]
     return run_audit("broken", tasks, AuditConfig(k=1))
 
