@@ -46,10 +46,13 @@ def test_opsdesk_passes_the_whole_battery_through_the_cli(tmp_path: Path) -> Non
 
 def test_tampering_and_probing_find_nothing_to_use_in_a_sandboxed_worker() -> None:
     tasks = select_tasks(load_suite("opsdesk"), "recall-1")
-    chosen = tuple(exploit_named(n) for n in ("do-nothing", "tamper", "probe"))
+    chosen = tuple(exploit_named(n) for n in ("tamper", "probe"))
     report = run_audit("opsdesk", tasks, AuditConfig(k=1, exploits=chosen))
-    assert report.ok, report.to_dict()
-    tamper, probe = report.exploits[1].tasks["recall-1"], report.exploits[2].tasks["recall-1"]
+    assert report.scored == []
+    checks = {c.name: c.holds for c in report.checks}
+    assert checks["protected files unchanged"] and checks["nothing agent-written executed"]
+    assert not checks["do-nothing fails"]  # not run: the check says so instead of passing
+    tamper, probe = report.exploits[0].tasks["recall-1"], report.exploits[1].tasks["recall-1"]
     told = json.loads(tamper.message)
     # every write outside the agent's own directory was refused, and it tried many
     assert told["counts"]["refused"] > 100

@@ -46,7 +46,6 @@ def test_the_store_is_hidden_from_agents_in_trials_and_audits(
     assert not guarded.passed, guarded.spans[0].output_text
     told = json.loads(guarded.spans[0].output_text or "{}")
     assert told["stores"][str(db.resolve())] == "refused: Permission denied"
-    assert _trial(db, PROBE)["success_rate"] == 0.0
     audit = ["audit", "opsdesk", "--tasks", "refund-total-1", "--exploits", "probe", "--k", "1"]
     result = CliRunner().invoke(app, [*audit, "--db", str(db), "--json"])
     assert result.exit_code == 0, result.output
