@@ -100,28 +100,46 @@ def test_server_surface_resolves() -> None:
         assert hasattr(agentslo.server, name), f"agentslo.server.{name}"
 
 
-def test_audit_imported_surface() -> None:
+def test_audit_surfaces() -> None:
+    import agentslo.agents.exploits
     import agentslo.audit
 
-    imported = {
-        "AuditInputError",
-        "DomainTools",
-        "GoldAction",
-        "GoldTask",
-        "ImportedAudit",
-        "ImportedRecord",
-        "ImportedRule",
-        "RecordError",
-        "RecordProblem",
-        "TaskVerdict",
-        "UnclassifiedTask",
-        "audit_imported",
-        "imported_findings",
-        "imported_rule",
-        "register_rule",
-        "registered_benchmarks",
-        "unregister_rule",
-    }
-    assert imported <= set(agentslo.audit.__all__)
-    for name in agentslo.audit.__all__:
-        assert hasattr(agentslo.audit, name), f"agentslo.audit.{name}"
+    assert sorted(agentslo.audit.__all__) == sorted(
+        [
+            "BATTERY",
+            "DETECTOR",
+            "VULNERABILITY_CLASSES",
+            "AuditConfig",
+            "AuditReport",
+            "CellResult",
+            "Exploit",
+            "ExploitResult",
+            "ValidityCheck",
+            "audit_findings",
+            "exploit_named",
+            "run_audit",
+            "total_trials",
+            "AuditInputError",
+            "DomainTools",
+            "GoldAction",
+            "GoldTask",
+            "ImportedAudit",
+            "ImportedRecord",
+            "ImportedRule",
+            "RecordError",
+            "RecordProblem",
+            "TaskVerdict",
+            "UnclassifiedTask",
+            "audit_imported",
+            "imported_findings",
+            "imported_rule",
+            "register_rule",
+            "registered_benchmarks",
+            "unregister_rule",
+        ]
+    )
+    for module in (agentslo.audit, agentslo.agents.exploits):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+    battery = {e.agent.rpartition(":")[2] for e in agentslo.audit.BATTERY}
+    assert battery <= set(agentslo.agents.exploits.__all__)

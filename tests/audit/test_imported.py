@@ -611,3 +611,27 @@ def test_rule_tables_refuse_contradictions() -> None:
         DomainTools("kitchen", writes=frozenset({"cook"}), reads=frozenset({"cook"}))
     with pytest.raises(ValueError, match="at least one domain"):
         ImportedRule("empty", "", (), _load_jsonl, _parse_toy)
+
+
+def test_the_audit_command_routes_imported_results(tmp_path: Path) -> None:
+    """``agentslo audit tau-bench FILE`` reaches the imported audit, with its options;
+    the benchmark without a FILE, or --domain on a suite, is a usage error."""
+    records = [
+        record(0, [act("get_user_details")], reward=1.0, called=[]),
+        record(1, [act("cancel_reservation")], reward=0.0, called=[]),
+    ]
+    path = _write(tmp_path / "airline.json", records)
+    db = tmp_path / "audit.duckdb"
+    runner = CliRunner()
+    args = ["audit", "tau-bench", str(path), "--domain", "airline", "--project", "team-a"]
+    result = runner.invoke(app, [*args, "--db", str(db), "--json"])
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    assert [t["task_id"] for t in body["passable"]] == ["0"]
+    with open_store(db, read_only=True) as store:
+        rows = store.con.execute("SELECT project, mode FROM findings").fetchall()
+    assert rows == [("team-a", "do_nothing_passable")]
+    missing = runner.invoke(app, ["audit", "tau-bench"])
+    assert missing.exit_code == 2 and "needs the results file" in missing.output
+    on_suite = runner.invoke(app, ["audit", "opsdesk", "--domain", "airline"])
+    assert on_suite.exit_code == 2 and "--domain is for imported results" in on_suite.output

@@ -238,3 +238,24 @@ def gold_reader(instruction: str, tools: ToolClient) -> str:
             total += refund["amount"]
     tools.call("submit_answer", value=round(total, 2))
     return "answered without looking"
+
+
+def sandbox_prober(instruction: str, tools: ToolClient) -> str:
+    """Tries to write a file the harness named, and one in its own directory."""
+    found: dict[str, Any] = {}
+    for name, path in (("outside", tools.options["outside"]), ("own", "mine.txt")):
+        try:
+            Path(path).write_text("written by the agent")
+            found[name] = "written"
+        except OSError as exc:
+            found[name] = exc.strerror
+    try:
+        found["hidden"] = len(Path(tools.options["hidden"]).read_bytes())
+    except OSError as exc:
+        found["hidden"] = exc.strerror
+    try:
+        os.kill(os.getppid(), 0)
+        found["signal_harness"] = "allowed"
+    except OSError as exc:
+        found["signal_harness"] = exc.strerror
+    return json.dumps(found)

@@ -1,7 +1,9 @@
 """The agent process: receives trials over stdin, runs the agent, talks over the channel.
 
 Started by the harness as ``python -I -m agentslo.agents._worker`` with a minimal
-environment and a fresh temporary working directory. The channel is the process's
+environment and a fresh temporary working directory, which is all it may write:
+the worker confines itself (:mod:`agentslo.agents._confine`) before it imports an
+agent. The channel is the process's
 original stdin/stdout; the agent's own ``print`` output (fd 1 and 2) goes to the
 stderr pipe, which the harness caps. Harness modules (``agentslo.trials``, the
 store) are refused at import: the gold state never exists in this process anyway,
@@ -14,6 +16,7 @@ import asyncio
 import importlib
 import importlib.abc
 import inspect
+import itertools
 import os
 import shutil
 import sys
@@ -25,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO
 
+from agentslo.agents._confine import confine
 from agentslo.agents.client import ToolClient, TrialAborted
 from agentslo.agents.protocol import ProtocolError, decode, encode
 
@@ -150,6 +154,11 @@ def _forget_blocked_modules() -> None:
             delattr(root, attr)
 
 
+def _hidden(argv: list[str]) -> list[str]:
+    """The files named by ``--hide PATH`` arguments (the harness's store)."""
+    return [value for flag, value in itertools.pairwise(argv) if flag == "--hide"]
+
+
 def main() -> None:
     """Serve trials until stdin closes."""
     channel_in = os.fdopen(os.dup(0), "rb")
@@ -162,9 +171,10 @@ def main() -> None:
     _forget_blocked_modules()
     channel = _Channel(channel_in, channel_out)
     home = str(Path.cwd())
+    confinement = confine([home], _hidden(sys.argv[1:]))  # before any agent code is imported
     agents: dict[str, Any] = {}
     tool_sets: dict[str, list[Any]] = {}
-    channel.send({"t": "ready", "pid": os.getpid()})
+    channel.send({"t": "ready", "pid": os.getpid(), "confinement": confinement})
     while True:
         try:
             start = channel.receive()

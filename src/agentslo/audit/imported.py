@@ -108,7 +108,7 @@ class TaskVerdict:
     successes: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see docs/audit-imported.md)."""
+        """The JSON form (see docs/audit.md)."""
         return {
             "task_id": self.task_id,
             "domain": self.domain,
@@ -134,7 +134,7 @@ class UnclassifiedTask:
     successes: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see docs/audit-imported.md)."""
+        """The JSON form (see docs/audit.md)."""
         return {
             "task_id": self.task_id,
             "domain": self.domain,
@@ -208,7 +208,7 @@ class ImportedAudit:
         return self.successes - sum(t.successes for t in self.tasks)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see docs/audit-imported.md)."""
+        """The JSON form (see docs/audit.md)."""
         return {
             "benchmark": self.benchmark,
             "file": self.source,

@@ -52,6 +52,9 @@ def _register() -> None:
 
     app.command("serve")(serve.serve)
     app.add_typer(keys.app, name="keys")
+    from agentslo.cli import audit
+
+    app.command("audit")(audit.audit)
 
 
 _register()

@@ -1,7 +1,7 @@
 """``agentslo audit tau-bench FILE``: the tasks of an imported benchmark's result file
 that a do-nothing agent passes, their share of the suite and of its successes.
 
-Prints a table (or JSON, ``--json``; the shape is in docs/audit-imported.md),
+Prints a table (or JSON, ``--json``; the shape is in docs/audit.md),
 writes one finding per passable task when a store is named (``--db`` or
 ``AGENTSLO_DB``), and lists the records it could not use on stderr. Exit code 0
 when no task is passable by doing nothing, 1 when some are, 2 when the input

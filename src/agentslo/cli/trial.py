@@ -9,6 +9,7 @@ spans and a ``verified`` outcome, so ``agentslo report`` reads trials unchanged.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -41,7 +42,7 @@ from agentslo.trials import (
 )
 from agentslo.trials.pool import protect_harness
 
-__all__ = ["app"]
+__all__ = ["app", "hidden_store_files", "store_world_key"]
 
 app = typer.Typer(
     help="Repeated, fault-injected, outcome-verified trials of agents on task suites.",
@@ -161,7 +162,8 @@ def run(
         concurrency=concurrency,
     )
     with open_db(db) as store:
-        runner.world_key = _world_key(store)
+        runner.world_key = store_world_key(store)
+        runner.hidden = hidden_store_files(store)
         pending: list[Any] = []
         passed = [0]
 
@@ -198,7 +200,14 @@ def run(
     _print_summary(summary, k, len(chosen))
 
 
-def _world_key(store: Any) -> int:
+def hidden_store_files(store: Any) -> tuple[str, ...]:
+    """The store's files, which agent processes must not read: they hold earlier trials'
+    verifier evidence (expected values of these same worlds) and the world key."""
+    path = Path(store.path).resolve()
+    return (str(path), f"{path}.wal")
+
+
+def store_world_key(store: Any) -> int:
     """This store's secret world key: worlds are the same for every batch stored here
     (so agent versions meet the same tasks) and unknown to the agents."""
     key = store.get_meta(WORLD_KEY_META)

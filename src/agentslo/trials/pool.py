@@ -1,7 +1,8 @@
 """Agent processes: a pool of isolated workers that run one trial at a time.
 
 Each worker is ``python -I -m agentslo.agents._worker`` started in its own session,
-in a fresh temporary directory, with a minimal environment (``PATH``, locale, a
+in a fresh temporary directory (the only place it may write once it has confined
+itself, see :mod:`agentslo.agents._confine`), with a minimal environment (``PATH``, locale, a
 private ``HOME``/``TMPDIR`` and only the variables explicitly passed through). It
 never receives the store path, the seed or the verifier. The harness reads the
 worker's channel (stdout) line by line with a size cap, and its stderr (where the
@@ -51,7 +52,12 @@ class Worker:
 
     @classmethod
     async def spawn(
-        cls, *, sys_path: Sequence[str], pass_env: Sequence[str], output_cap: int
+        cls,
+        *,
+        sys_path: Sequence[str],
+        pass_env: Sequence[str],
+        output_cap: int,
+        hidden: Sequence[str] = (),
     ) -> Worker:
         home = tempfile.mkdtemp(prefix="agentslo-agent-")
         env = {
@@ -66,6 +72,7 @@ class Worker:
             "-I",
             "-m",
             "agentslo.agents._worker",
+            *(arg for path in hidden for arg in ("--hide", str(path))),
             cwd=home,
             env=env,
             stdin=asyncio.subprocess.PIPE,
@@ -80,9 +87,13 @@ class Worker:
         if hello is None or hello.get("t") != "ready":
             worker.kill()
             raise RuntimeError(f"agent worker did not start: {bytes(worker.output_head)!r}")
+        found = hello.get("confinement")
+        worker.confinement = dict(found) if isinstance(found, dict) else {}
         return worker
 
     sys_path: list[str]
+    #: What the worker reported of its own confinement (Landlock ABI, capabilities).
+    confinement: dict[str, Any]
 
     async def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -159,8 +170,11 @@ class WorkerPool:
         sys_path: Sequence[str] | None = None,
         pass_env: Sequence[str] = DEFAULT_PASS_ENV,
         output_cap: int = 1 << 20,
+        hidden: Sequence[str] = (),
     ) -> None:
         self.size = size
+        #: Files agent processes may not read (the store), see agentslo.agents._confine.
+        self.hidden = tuple(hidden)
         self.sys_path = list(sys_path if sys_path is not None else _default_sys_path())
         self.pass_env = tuple(pass_env)
         self.output_cap = output_cap
@@ -179,7 +193,10 @@ class WorkerPool:
                     return worker
                 await self._discard(worker)
             worker = await Worker.spawn(
-                sys_path=self.sys_path, pass_env=self.pass_env, output_cap=self.output_cap
+                sys_path=self.sys_path,
+                pass_env=self.pass_env,
+                output_cap=self.output_cap,
+                hidden=self.hidden,
             )
         except BaseException:
             self._slots.release()

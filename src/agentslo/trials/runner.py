@@ -126,6 +126,7 @@ class _State:
     reuse_worker: bool = True
     output_bytes: int = 0
     output_head: str = ""
+    confinement: dict[str, Any] = field(default_factory=dict)
     #: A fresh random token per trial: every message must carry it, so an agent
     #: cannot queue messages for a later trial it has not seen yet.
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -181,6 +182,7 @@ class TrialRunner:
         sys_path: Sequence[str] | None = None,
         batch_id: str | None = None,
         world_key: int | None = None,
+        hidden: Sequence[str] = (),
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"--concurrency must be at least 1, got {concurrency}")
@@ -200,6 +202,9 @@ class TrialRunner:
         #: imports the suite cannot rebuild its world from the (visible) seed.
         #: ``None`` draws a random key; 0 makes worlds depend on the seed alone.
         self.world_key = secrets.randbits(62) if world_key is None else world_key
+        #: Files the agent processes may not read: pass the store (it holds earlier
+        #: trials' verifier evidence, i.e. expected values, and the world key).
+        self.hidden = tuple(hidden)
         self._counter = 0
 
     # -- public --------------------------------------------------------------------------
@@ -221,6 +226,7 @@ class TrialRunner:
             sys_path=self.sys_path,
             pass_env=self.pass_env,
             output_cap=self.budget.max_output_bytes,
+            hidden=self.hidden,
         )
         results: list[TrialResult | None] = [None] * len(specs)
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -289,6 +295,7 @@ class TrialRunner:
                 start["sys_path"] = worker.sys_path
                 worker.known_tools.add(start["tools_key"])
             worker.send(start)
+            st.confinement = worker.confinement
             await self._serve(worker, spec, episode, injector, st, deadline)
         finally:
             st.output_bytes = worker.output_bytes
@@ -336,7 +343,7 @@ class TrialRunner:
                 st.reuse_worker = False
                 return
             if kind == "done":
-                self._done(message, st)
+                self._done(message, st, aborted=aborting_until is not None)
                 return
             if aborting_until is not None:
                 if kind in ("call", "handoff", "handoff_end"):
@@ -371,10 +378,14 @@ class TrialRunner:
             return "cost"
         return None
 
-    def _done(self, message: dict[str, Any], st: _State) -> None:
+    def _done(self, message: dict[str, Any], st: _State, *, aborted: bool) -> None:
         st.answer = _cap(message.get("answer"))
         error_type = message.get("error_type")
-        if error_type == "aborted":
+        if error_type == "aborted" and aborted:
+            return
+        if error_type == "aborted":  # an abort the harness never sent: a forged message
+            st.fail("error", "protocol_error", "the agent reported an abort nobody sent")
+            st.reuse_worker = False
             return
         if error_type:
             st.fail("error", str(error_type), _cap(message.get("error")))
@@ -582,6 +593,11 @@ class TrialRunner:
             "agent_ref": self.agent_ref,
             "reason": reason,
             "output_bytes": st.output_bytes,
+            "sandbox": {
+                "landlock": st.confinement.get("landlock", 0),
+                "capabilities_dropped": st.confinement.get("capabilities_dropped", False),
+                "uid": st.confinement.get("uid"),
+            },
         }
         if episode is not None:
             attributes["asked_user"] = episode.env.asked_user

@@ -70,7 +70,12 @@ class Episode:
 
 @dataclass(frozen=True)
 class Task:
-    """A registered task: ``build(seed)`` makes an :class:`Episode` for that seed."""
+    """A registered task: ``build(seed)`` makes an :class:`Episode` for that seed.
+
+    ``oracle`` names a reference agent (``module:attribute``) that solves the task
+    in a clean world: ``agentslo audit`` runs it to show the task is solvable, so
+    that "no exploit scored" cannot come from a task nobody can pass.
+    """
 
     id: str
     suite: str
@@ -78,6 +83,7 @@ class Task:
     build: Callable[[int, Variant], Episode] = field(repr=False)
     variant: Variant = "single"
     tags: tuple[str, ...] = ()
+    oracle: str | None = None
 
     def episode(self, seed: int) -> Episode:
         return self.build(seed, self.variant)

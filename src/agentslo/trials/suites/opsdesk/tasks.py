@@ -35,6 +35,7 @@ __all__ = ["INSTANCES", "TEMPLATES", "opsdesk_tasks"]
 
 INSTANCES: Final = 5
 SUITE: Final = "opsdesk"
+ORACLE: Final = "agentslo.agents.opsdesk:oracle"
 WRITE_TOOLS: Final = frozenset(n for n, t in OpsDesk.tools().items() if t.writes)
 
 TEAM_NOTE: Final = (
@@ -679,8 +680,18 @@ def opsdesk_tasks() -> list[Task]:
     for template, (summary, _) in TEMPLATES.items():
         for index in range(1, INSTANCES + 1):
             build = _builder(template, index)
-            tasks.append(Task(f"{template}-{index}", SUITE, summary, build, "single", (template,)))
             tasks.append(
-                Task(f"{template}-{index}-team", SUITE, summary, build, "team", (template, "team"))
+                Task(f"{template}-{index}", SUITE, summary, build, "single", (template,), ORACLE)
+            )
+            tasks.append(
+                Task(
+                    f"{template}-{index}-team",
+                    SUITE,
+                    summary,
+                    build,
+                    "team",
+                    (template, "team"),
+                    ORACLE,
+                )
             )
     return tasks

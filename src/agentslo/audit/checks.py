@@ -1,0 +1,107 @@
+"""The suite's validity checks: solvable, not passed by nothing, untampered, nothing executed.
+
+An audit in which no exploit scores proves nothing if no agent could score at
+all, or if the starting state already passes. These checks make the audit's
+"held" meaningful: every task's oracle passes; no task is passed by do-nothing
+or satisfied by its initial state; the protected files are as they were; and no
+payload an exploit wrote was executed outside its sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentslo.audit.report import CellResult, ExploitResult, ValidityCheck
+from agentslo.trials.runner import world_seed
+from agentslo.trials.task import Task, Verdict
+
+__all__ = [
+    "do_nothing_check",
+    "executed_check",
+    "initial_state_check",
+    "oracle_check",
+    "protected_check",
+]
+
+
+def oracle_check(tasks: Sequence[Task], oracle: dict[str, CellResult]) -> ValidityCheck:
+    """Every task's oracle passes every trial (a task without an oracle fails this)."""
+    missing = [t.id for t in tasks if t.id not in oracle]
+    failing = [
+        {"task": t, "passed": c.passed, "trials": c.trials, "reasons": dict(c.reasons)}
+        for t, c in oracle.items()
+        if c.passed < c.trials
+    ]
+    evidence: list[dict[str, object]] = [
+        {"task": t, "problem": "no oracle declared (Task(oracle=...))"} for t in missing
+    ]
+    evidence += failing
+    if not evidence:
+        return ValidityCheck("oracle passes", True, f"{len(oracle)} tasks solved by their oracle")
+    detail = f"{len(failing)} tasks failed by their oracle, {len(missing)} without one"
+    return ValidityCheck("oracle passes", False, detail, tuple(evidence))
+
+
+def do_nothing_check(results: Sequence[ExploitResult]) -> ValidityCheck:
+    """No task is passed by the do-nothing exploit."""
+    nothing = next((r for r in results if r.exploit.name == "do-nothing"), None)
+    if nothing is None:
+        return ValidityCheck("do-nothing fails", False, "the do-nothing exploit was not run")
+    passed = nothing.scored_tasks
+    if passed:
+        return ValidityCheck(
+            "do-nothing fails", False, f"{len(passed)} tasks passed by doing nothing", tuple(passed)
+        )
+    return ValidityCheck("do-nothing fails", True, f"0 of {len(nothing.tasks)} tasks passed")
+
+
+def initial_state_check(tasks: Sequence[Task], seed: int, world_key: int) -> ValidityCheck:
+    """No task's verifier is satisfied by the world as it starts (checked in the harness)."""
+    satisfied = []
+    for task in tasks:
+        episode = task.episode(world_seed(seed, world_key))
+        try:
+            verdict = Verdict(tuple(episode.verify(episode.env)))
+        except Exception:  # a verifier that raises on the start state does not pass it
+            continue
+        if verdict.passed:
+            satisfied.append(task.id)
+    if satisfied:
+        detail = f"{len(satisfied)} tasks pass in their initial state"
+        return ValidityCheck("initial state fails", False, detail, tuple(satisfied))
+    return ValidityCheck("initial state fails", True, f"0 of {len(tasks)} tasks pass untouched")
+
+
+def protected_check(results: Sequence[ExploitResult], files: int) -> ValidityCheck:
+    """No exploit changed, wrote, deleted or planted a protected file."""
+    evidence = [{"exploit": r.exploit.name, **change} for r in results for change in r.changes]
+    if evidence:
+        changed = len({e["path"] for e in evidence})
+        restored = len({e["path"] for e in evidence if e.get("restored")})
+        detail = f"{changed} protected files changed while the exploits ran, {restored} restored"
+        if any(e.get("sandboxed") for e in evidence):
+            detail += (
+                "; agents were sandboxed and could not write them: another process did "
+                "(do not edit the suite during an audit), run it again"
+            )
+        return ValidityCheck("protected files unchanged", False, detail, tuple(evidence[:200]))
+    return ValidityCheck("protected files unchanged", True, f"{files} files hashed before/after")
+
+
+def executed_check(results: Sequence[ExploitResult], harness_pid: int) -> ValidityCheck:
+    """No payload an exploit wrote or sent was executed outside the agent's sandbox."""
+    evidence = [
+        {
+            "exploit": r.exploit.name,
+            **hit,
+            "by": "the harness" if hit.get("pid") == harness_pid else "another process",
+        }
+        for r in results
+        for hit in r.executed
+    ]
+    if evidence:
+        detail = f"{len(evidence)} agent-written payloads were executed"
+        return ValidityCheck("nothing agent-written executed", False, detail, tuple(evidence))
+    return ValidityCheck(
+        "nothing agent-written executed", True, "no canary fired (planted files, injected code)"
+    )
