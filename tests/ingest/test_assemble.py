@@ -13,6 +13,7 @@ from agentslo.ingest.assemble import BloomFilter
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.server.writer import IngestWriter, Job
 from agentslo.store import Store, open_store
 
@@ -31,7 +32,8 @@ def ingest(
     writer: IngestWriter, spans: list[dict[str, Any]], options: MappingOptions = OPTIONS
 ) -> None:
     decoded, rejects = decode_protobuf(proto_request(spans))
-    writer._commit(writer.store.con, [Job(mapped=map_spans(decoded, options, rejects))])
+    batch = SpanBatch.of(map_spans(decoded, options, rejects))
+    writer._commit(writer.store.con, [Job(mapped=batch)])
 
 
 def runs(store: Store) -> list[dict[str, Any]]:

@@ -45,6 +45,10 @@ def _default_workers() -> int:
     return 0 if cpus < 2 else min(4, cpus)
 
 
+def _default_store_threads() -> int:
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
 @handle_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -119,6 +123,13 @@ def serve(
             "0 decodes in the server process)."
         ),
     ] = None,
+    store_threads: Annotated[
+        int | None,
+        typer.Option(
+            help="DuckDB threads (default: half the CPUs, at least 1; the decode workers and "
+            "the writer need the rest)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Receive OTLP traces from instrumented agents and serve reports, SLOs and /metrics."""
@@ -150,6 +161,7 @@ def serve(
         max_body=int(max_body_mb * 1024 * 1024),
         max_queued=max_queue,
         decode_workers=_default_workers() if decode_workers is None else max(0, decode_workers),
+        store_threads=_default_store_threads() if store_threads is None else max(1, store_threads),
         evaluators=[GateEvaluator(gates, interval_s=_seconds(gates_every))] if gates else [],
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -29,6 +30,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from agentslo.ingest.otlp_wire import FallbackError, walk_request
 
 __all__ = [
     "MAX_ATTRIBUTE_DEPTH",
@@ -128,7 +131,12 @@ def _hex_id(raw: bytes, size: int, what: str) -> str:
 
 
 def decode_protobuf(body: bytes) -> tuple[list[OtlpSpan], list[OtlpReject]]:
-    """Spans of a binary ``ExportTraceServiceRequest``; raise ``OtlpDecodeError``."""
+    """Spans of a binary ``ExportTraceServiceRequest``; raise ``OtlpDecodeError``.
+
+    The protobuf runtime parses (and so validates) the body; the spans are then read
+    straight off its bytes (:mod:`agentslo.ingest.otlp_wire`), or, for what only the
+    runtime reads exactly (merged fields, spans to refuse), through its messages.
+    """
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
@@ -137,6 +145,28 @@ def decode_protobuf(body: bytes) -> tuple[list[OtlpSpan], list[OtlpReject]]:
             f"body is not a valid protobuf ExportTraceServiceRequest ({exc}); send "
             "Content-Type: application/json for OTLP/JSON bodies"
         ) from exc
+    try:
+        return _wire_spans(body), []
+    except (FallbackError, IndexError, struct.error, UnicodeDecodeError):
+        return _message_spans(request)
+
+
+def _wire_spans(body: bytes) -> list[OtlpSpan]:
+    spans: list[OtlpSpan] = []
+    append = spans.append
+    for resource, scope, fields in walk_request(body):
+        for t, sid, parent, name, kind, start, end, attrs, code, message, events in fields:
+            append(
+                OtlpSpan(
+                    t, sid, parent, name, kind, start, end, attrs, resource, scope, code,
+                    message, events,
+                )
+            )  # fmt: skip
+    return spans
+
+
+def _message_spans(request: ExportTraceServiceRequest) -> tuple[list[OtlpSpan], list[OtlpReject]]:
+    """The spans of a parsed request, read through its message objects."""
     spans: list[OtlpSpan] = []
     rejects: list[OtlpReject] = []
     for ri, rs in enumerate(request.resource_spans):

@@ -36,7 +36,8 @@ from pydantic import ValidationError
 from agentslo.cli.slo import check_payload
 from agentslo.durations import parse_duration, parse_instant
 from agentslo.ingest.otlp import OtlpDecodeError, decode_json, decode_protobuf
-from agentslo.ingest.semconv import MappedBatch, MappingOptions, map_spans
+from agentslo.ingest.semconv import MappingOptions, map_spans
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_report
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
@@ -177,6 +178,8 @@ class AgentsloApp:
     def startup(self) -> None:
         """Open the store and start the writer (the ASGI lifespan calls this)."""
         self.store = open_store(self.config.db)
+        if self.config.store_threads is not None:
+            self.store.con.execute(f"SET threads = {max(1, int(self.config.store_threads))}")
         self.auth = Authenticator(self.reader, no_auth_project=self.config.no_auth_project)
         self.writer = IngestWriter(
             self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch
@@ -525,10 +528,10 @@ class AgentsloApp:
         )
 
 
-def decode_and_map(body: bytes, encoding: str, options: MappingOptions) -> MappedBatch:
+def decode_and_map(body: bytes, encoding: str, options: MappingOptions) -> SpanBatch:
     """Decode an OTLP body and map its spans (run in a worker process when configured)."""
     decoded, rejects = (decode_json if encoding == JSON else decode_protobuf)(body)
-    return map_spans(decoded, options, rejects)
+    return SpanBatch.of(map_spans(decoded, options, rejects))
 
 
 def _outcome_rows(
