@@ -29,6 +29,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final
 
 from agentslo.ingest.otlp import OtlpReject, OtlpSpan
@@ -441,6 +442,31 @@ class _Shape:
         self.outcome = "agentslo.outcome" in present
 
 
+#: (key, type, value) -> the ``"key":value`` JSON of a scalar attribute.
+_FRAGMENTS: dict[tuple[str, type, Any], str] = {}
+_MAX_FRAGMENTS: Final = 50_000
+
+
+def _attributes_json(attrs: dict[str, Any]) -> str:
+    """``attrs`` as JSON with sorted keys (what ``_JSON.encode`` gives), built from
+    cached ``"key":value`` pieces: most attributes repeat from span to span."""
+    parts = []
+    for key in sorted(attrs):
+        value = attrs[key]
+        if isinstance(value, list | dict):
+            parts.append(encode_basestring_ascii(key) + ":" + _JSON.encode(value))
+            continue
+        slot = (key, value.__class__, value)
+        piece = _FRAGMENTS.get(slot)
+        if piece is None:
+            piece = encode_basestring_ascii(key) + ":" + _JSON.encode(value)
+            if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
+                _FRAGMENTS.clear()
+            _FRAGMENTS[slot] = piece
+        parts.append(piece)
+    return "{" + ",".join(parts) + "}"
+
+
 _SHAPES: dict[tuple[str, ...], _Shape] = {}
 _MAX_SHAPES: Final = 4096
 
@@ -744,7 +770,7 @@ def map_spans(
         add_cost(m.cost(attrs, model, tokens, shape, priced=kind in _PRICED))
         add_input_text(input_text)
         add_output_text(output_text)
-        add_attributes(encode(kept))
+        add_attributes(_attributes_json(kept))
         add_events(encode(m.events(span)) if span.events else "[]")
     batch.warnings = list(m.problems.seen)
     return batch
