@@ -7,6 +7,12 @@ transaction, and only after the commit resolves each request's future. A request
 is therefore answered 200 only when its rows are durable in DuckDB's write-ahead
 log, and the cost of a commit is shared by all the requests waiting for it.
 
+When fewer than ``min_group`` spans are waiting, the writer lingers up to
+``linger_s`` after the first of them arrived for more to join the group: a commit
+costs a few milliseconds whatever its size, so under load a few milliseconds of
+waiting buy fewer, larger commits and leave the CPU to decoding, while a lone
+request waits at most ``linger_s``.
+
 The queue is bounded by the number of spans waiting: beyond it, ``submit`` raises
 :class:`OverloadedError` at once (the handler answers 429 with ``Retry-After``) rather
 than letting memory and latency grow without bound. If a group fails to write,
@@ -69,6 +75,8 @@ class Job:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     future: asyncio.Future[int] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    #: ``time.monotonic()`` when the job was queued.
+    queued_at: float = 0.0
 
     @property
     def weight(self) -> int:
@@ -119,10 +127,14 @@ class IngestWriter:
         max_queued: int = 200_000,
         max_batch: int = 50_000,
         max_traces: int = 200_000,
+        min_group: int = 2_000,
+        linger_s: float = 0.02,
     ) -> None:
         self.store = store
         self.max_queued = max_queued
         self.max_batch = max_batch
+        self.min_group = min_group
+        self.linger_s = linger_s
         self.stats = WriterStats()
         self._queue: deque[Job] = deque()
         self._queued = 0
@@ -178,9 +190,12 @@ class IngestWriter:
             if self._queued + weight > self.max_queued and self._queue:
                 self.stats.requests_shed += 1
                 raise OverloadedError(self.retry_after())
+            job.queued_at = time.monotonic()
             self._queue.append(job)
             self._queued += weight
-            self._cond.notify()
+            # Wake the writer when it waits for a first job or for a full group.
+            if len(self._queue) == 1 or self._queued >= self.min_group:
+                self._cond.notify()
         return await job.future
 
     # -- the thread ----------------------------------------------------------------------
@@ -188,6 +203,13 @@ class IngestWriter:
         with self._cond:
             while not self._queue and not self._stopping:
                 self._cond.wait(_IDLE_WAIT_S)
+            if self._queue:
+                deadline = self._queue[0].queued_at + self.linger_s
+                while self._queued < self.min_group and not self._stopping:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
             jobs: list[Job] = []
             total = 0
             while self._queue and (not jobs or total + self._queue[0].weight <= self.max_batch):
