@@ -9,6 +9,9 @@ and compared.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +20,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from agentslo.ingest.otlp import OtlpSpan, _message_spans, _wire_spans, decode_protobuf
+from agentslo.ingest.otlp import (
+    OtlpSpan,
+    _message_spans,
+    _wire_spans,
+    decode_protobuf,
+    protobuf_runtime,
+)
 from agentslo.ingest.otlp_wire import walk_request
 
 from .otlp_samples import agent_trace, proto_request
@@ -190,3 +199,13 @@ def test_cached_attribute_values_are_not_shared_when_mutable() -> None:
     first[0].attributes["list"].append(2)
     second, _ = decode_protobuf(body)
     assert second[0].attributes == {"list": [1], "text": "same"}
+
+
+def test_the_fast_protobuf_runtime_is_in_use_and_a_slow_one_is_recognised() -> None:
+    assert protobuf_runtime() == "upb"
+    probe = "from agentslo.ingest.otlp import protobuf_runtime; print(protobuf_runtime())"
+    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "python"

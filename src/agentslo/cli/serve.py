@@ -12,6 +12,7 @@ import typer
 
 from agentslo.cli.common import DbOption, err_console, handle_errors
 from agentslo.durations import parse_duration
+from agentslo.ingest.otlp import protobuf_runtime
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.redact import Redactor
 from agentslo.server import ServerConfig, create_app
@@ -169,6 +170,14 @@ def serve(
         evaluators=[GateEvaluator(gates, interval_s=_seconds(gates_every))] if gates else [],
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    runtime = protobuf_runtime()
+    if runtime != "upb":
+        err_console.print(
+            f"[bold yellow]warning:[/] the protobuf runtime is {runtime!r}, not 'upb': OTLP "
+            "protobuf bodies parse several times slower. Unset "
+            "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION, or `pip install --upgrade protobuf`",
+            highlight=False,
+        )
     err_console.print(
         f"agentslo serve: {path} on http://{host}:{port} "
         f"({'no auth, project ' + project if no_auth else 'API keys'}; "

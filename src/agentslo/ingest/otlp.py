@@ -40,6 +40,7 @@ __all__ = [
     "OtlpSpan",
     "decode_json",
     "decode_protobuf",
+    "protobuf_runtime",
 ]
 
 #: Nested arrays / key-value lists deeper than this are refused (a bomb, not data).
@@ -81,6 +82,14 @@ class OtlpReject:
 
 
 # -- protobuf --------------------------------------------------------------------------
+
+
+def protobuf_runtime() -> str:
+    """The protobuf runtime in use: ``upb`` (C, the default since protobuf 4.21),
+    ``cpp`` or ``python`` (pure Python, several times slower to parse)."""
+    from google.protobuf.internal import api_implementation
+
+    return str(api_implementation.Type())
 
 
 def _any_value(v: AnyValue, depth: int = 0) -> Any:
