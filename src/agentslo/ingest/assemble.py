@@ -353,8 +353,26 @@ class TraceAssembler:
             ids.add(sid)
             keep[i] = True
             changed[key] = None
-            _count_span(state, k, st, mdl, it, ot, c)
-            if k == "agent":
+            # _count_span, inlined: this loop runs for every span of every commit.
+            state.spans += 1
+            if k == "llm":
+                state.llm_calls += 1
+                if it is not None or ot is not None:
+                    state.llm_input += it or 0
+                    state.llm_output += ot or 0
+                    state.llm_tokens_known += 1
+                if c is not None:
+                    state.llm_cost += c
+                    state.llm_cost_known += 1
+                if state.model is None:
+                    state.model = mdl
+            elif k == "tool":
+                state.tool_calls += 1
+                if st in _FAILED:
+                    state.tool_errors += 1
+            elif k == "handoff":
+                state.handoffs += 1
+            elif k == "agent":
                 state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
         mask = np.array(keep, dtype=bool)
         new_runs: list[dict[str, Any]] = []
@@ -439,7 +457,4 @@ class TraceAssembler:
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Run rows (times as µs integers) as an Arrow table of ``RUNS_SCHEMA``."""
-    return pa.Table.from_arrays(
-        [pa.array([r[f.name] for r in rows], type=f.type) for f in RUNS_SCHEMA],
-        schema=RUNS_SCHEMA,
-    )
+    return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)
