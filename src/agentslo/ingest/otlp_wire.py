@@ -13,9 +13,9 @@ dictionary lookup.
 The walk covers what well-behaved exporters send. Anything it does not handle the
 way the protobuf runtime would (a singular message field given twice, which
 protobuf merges; an ``AnyValue`` with several members; an id or attribute that
-must be refused) raises :class:`FallbackError`, and :func:`agentslo.ingest.otlp.decode_protobuf`
-then reads the request through the message objects instead, so both give the
-same spans and the same refusals.
+must be refused) raises :class:`FallbackError`, and
+:func:`agentslo.ingest.otlp.decode_protobuf` then reads the request through the
+message objects instead, so both give the same spans and the same refusals.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _F64: Final = struct.Struct("<d").unpack_from
 _INT64_SIGN: Final = 1 << 63
 _INT64_WRAP: Final = 1 << 64
 _MAX_CACHE: Final = 50_000
+#: ``agentslo.ingest.otlp.MAX_ATTRIBUTE_DEPTH`` (deeper values are refused there).
 _MAX_DEPTH: Final = 8
 
 #: Raw KeyValue bytes -> (key, scalar value), shared by the requests of a process.
