@@ -31,7 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from agentslo.ingest.otlp_wire import FallbackError, walk_request
+from agentslo.ingest.otlp_wire import MAX_DEPTH, FallbackError, walk_request
 
 __all__ = [
     "MAX_ATTRIBUTE_DEPTH",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Nested arrays / key-value lists deeper than this are refused (a bomb, not data).
-MAX_ATTRIBUTE_DEPTH: Final = 8
+MAX_ATTRIBUTE_DEPTH: Final = MAX_DEPTH
 
 
 class OtlpDecodeError(ValueError):

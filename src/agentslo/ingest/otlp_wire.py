@@ -23,15 +23,16 @@ from __future__ import annotations
 import struct
 from typing import Any, Final
 
-__all__ = ["FallbackError", "walk_request"]
+__all__ = ["MAX_DEPTH", "FallbackError", "walk_request"]
 
 _U64: Final = struct.Struct("<Q").unpack_from
 _F64: Final = struct.Struct("<d").unpack_from
 _INT64_SIGN: Final = 1 << 63
 _INT64_WRAP: Final = 1 << 64
 _MAX_CACHE: Final = 50_000
-#: ``agentslo.ingest.otlp.MAX_ATTRIBUTE_DEPTH`` (deeper values are refused there).
-_MAX_DEPTH: Final = 8
+#: Nested arrays / key-value lists deeper than this are refused (a bomb, not data);
+#: ``agentslo.ingest.otlp.MAX_ATTRIBUTE_DEPTH`` is this value.
+MAX_DEPTH: Final = 8
 
 #: Raw KeyValue bytes -> (key, scalar value), shared by the requests of a process.
 _KV_CACHE: dict[bytes, tuple[str, Any]] = {}
@@ -105,7 +106,7 @@ def _any_value(buf: bytes, pos: int, end: int, depth: int) -> Any:
         raw, pos = _varint(buf, pos)
         value = raw != 0
     elif tag in (0x2A, 0x32):  # array_value, kvlist_value
-        if depth >= _MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             raise FallbackError("nested too deep")
         n, pos = _varint(buf, pos)
         value = _values(buf, pos, pos + n, depth + 1, tag == 0x32)
