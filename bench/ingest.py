@@ -24,7 +24,6 @@ cores the figures are a floor for the receiver, not its ceiling.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -145,37 +144,90 @@ def template() -> bytes:
     return request.SerializeToString()
 
 
+class _RawClient:
+    """A keep-alive HTTP/1.1 client over a plain socket: one ``sendall`` per request
+    and a minimal response parser, so the generator spends little of the CPU it
+    shares with the receiver (``http.client`` costs several times more per request)."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.address = (host, port)
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/x-protobuf\r\nContent-Length: "
+        ).encode()
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock, self.buffer = sock, b""
+        return sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+    def post(self, body: bytes) -> int:
+        """Send ``body``; return the response's status code (0: connection failed)."""
+        try:
+            sock = self.sock or self._connect()
+            sock.sendall(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            return self._response(sock)
+        except (OSError, ValueError):
+            self.close()
+            return 0
+
+    def _response(self, sock: socket.socket) -> int:
+        data = self.buffer
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        head = data[:end].decode("latin-1").lower()
+        status = int(head[9:12])
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name == "content-length":
+                length = int(value)
+        data = data[end + 4 :]
+        while len(data) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        self.buffer = data[length:]
+        if "connection: close" in head:
+            self.close()
+        return status
+
+
 def _connection(
     worker: int, host: str, port: int, path: str, body: bytes, until: float
 ) -> tuple[list[float], dict[int, int], list[bytes]]:
     latencies: list[float] = []
     codes: dict[int, int] = {}
     acked_traces: list[bytes] = []
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+    client = _RawClient(host, port, path)
     n = 0
-    headers = {"Content-Type": "application/x-protobuf"}
     while time.monotonic() < until:
         n += 1
         trace_nonce = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(4)
         span_nonce = worker.to_bytes(1, "big") + n.to_bytes(3, "big")
         request = body.replace(TRACE_MARK, trace_nonce).replace(SPAN_MARK, span_nonce)
-        ids = [trace_nonce + slot.to_bytes(4, "big") for slot in range(TRACES_PER_REQUEST)]
         started = time.perf_counter()
-        try:
-            conn.request("POST", path, body=request, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            status = 0
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=30)
+        status = client.post(request)
         latencies.append(time.perf_counter() - started)
         codes[status] = codes.get(status, 0) + 1
         if status == 200:
-            acked_traces.extend(ids)
+            acked_traces.extend(trace_nonce + slot.to_bytes(4, "big")
+                                for slot in range(TRACES_PER_REQUEST))  # fmt: skip
         elif status in (429, 503):
             time.sleep(0.05)
+    client.close()
     return latencies, codes, acked_traces
 
 
@@ -190,6 +242,7 @@ def _client(
     out: Any,
 ) -> None:
     """One client process with ``threads`` connections, each sending in a loop."""
+    cpu_started = time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         futures = [
             pool.submit(_connection, process * threads + t, host, port, path, body, until)
@@ -205,12 +258,35 @@ def _client(
             [x for r in results for x in r[0]],
             codes,
             [t.hex() for r in results for t in r[2]],
+            time.process_time() - cpu_started,
         )
     )
 
 
-def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str, Any]:
-    """Send the load for ``duration`` seconds; return what the clients saw."""
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its live
+    descendants (the receiver's decode workers), read from Linux's ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            pending.extend(int(c) for c in task.read_text().split())
+    return total
+
+
+def drive(
+    url: str, duration: float, clients: int, threads: int = 1, server_pid: int | None = None
+) -> dict[str, Any]:
+    """Send the load for ``duration`` seconds; return what the clients saw (and the
+    CPU seconds the receiver's process tree and the clients used meanwhile)."""
     host_port = url.split("//", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
     body = template()
@@ -223,6 +299,8 @@ def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str
         )
         for w in range(clients)
     ]
+    server_cpu = tree_cpu_seconds(server_pid) if server_pid is not None else 0.0
+    load_started = os.getloadavg()[0]
     started = time.monotonic()
     for p in procs:
         p.start()
@@ -236,6 +314,8 @@ def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str
     for p in procs:
         p.join()
     elapsed = time.monotonic() - started
+    if server_pid is not None:
+        server_cpu = tree_cpu_seconds(server_pid) - server_cpu
     latencies = sorted(x for r in results for x in r[0])
     codes: dict[int, int] = {}
     for r in results:
@@ -251,6 +331,9 @@ def drive(url: str, duration: float, clients: int, threads: int = 1) -> dict[str
         "accepted_spans": len(acked) * SPANS_PER_TRACE,
         "p50_ms": q[49] * 1000,
         "p99_ms": q[98] * 1000,
+        "server_cpu_s": server_cpu if server_pid is not None else None,
+        "client_cpu_s": sum(r[3] for r in results),
+        "load_average": (load_started, os.getloadavg()[0]),
     }
 
 
@@ -280,13 +363,13 @@ def run_agentslo(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     agentslo = shutil.which("agentslo") or str(Path(sys.executable).with_name("agentslo"))
     proc = subprocess.Popen(
         [agentslo, "serve", "--no-auth", "--db", str(db), "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", *args.serve_arg],
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_http(url, proc)
         time.sleep(1.0)
-        result = drive(url, args.duration, args.clients, args.threads)
+        result = drive(url, args.duration, args.clients, args.threads, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
@@ -336,7 +419,7 @@ def run_phoenix(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     try:
         _wait_http(url, proc)
         time.sleep(3.0)
-        result = drive(url, args.duration, args.clients, args.threads)
+        result = drive(url, args.duration, args.clients, args.threads, proc.pid)
         # Phoenix answers before it writes: wait until its store stops growing.
         last, stable_since = -1, time.monotonic()
         flush_deadline = time.monotonic() + 300
@@ -374,7 +457,18 @@ def _summary(name: str, r: dict[str, Any]) -> dict[str, Any]:
         "lost_acknowledged_traces": r["lost_traces"],
         "stored_spans": r["stored_spans"],
         "runs": r["runs"],
+        "server_cpu_us_per_stored_span": _per_span(r["server_cpu_s"], r["stored_spans"]),
+        "client_cpu_us_per_sent_span": _per_span(
+            r["client_cpu_s"], r["requests"] * SPANS_PER_TRACE * TRACES_PER_REQUEST
+        ),
+        "server_cpu_cores": round(r["server_cpu_s"] / r["seconds"], 2),
+        "client_cpu_cores": round(r["client_cpu_s"] / r["seconds"], 2),
+        "load_average_start_end": [round(x, 2) for x in r["load_average"]],
     }
+
+
+def _per_span(cpu_s: float | None, spans: int) -> float | None:
+    return None if cpu_s is None or spans <= 0 else round(cpu_s / spans * 1e6, 1)
 
 
 def main() -> None:
@@ -386,6 +480,12 @@ def main() -> None:
     )
     parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
     parser.add_argument("--skip-agentslo", action="store_true")
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="extra argument for `agentslo serve` (repeatable): --serve-arg=--decode-workers=1",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
     rows = []

@@ -13,8 +13,10 @@ from agentslo.ingest.assemble import BloomFilter
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.server.writer import IngestWriter, Job
 from agentslo.store import Store, open_store
+from agentslo.store.writer import write_batch
 
 from .otlp_samples import TRACE, agent_trace, proto_request, span
 
@@ -31,7 +33,8 @@ def ingest(
     writer: IngestWriter, spans: list[dict[str, Any]], options: MappingOptions = OPTIONS
 ) -> None:
     decoded, rejects = decode_protobuf(proto_request(spans))
-    writer._commit(writer.store.con, [Job(mapped=map_spans(decoded, options, rejects))])
+    batch = SpanBatch.of(map_spans(decoded, options, rejects))
+    writer._commit(writer.store.con, [Job(mapped=batch)])
 
 
 def runs(store: Store) -> list[dict[str, Any]]:
@@ -151,3 +154,42 @@ def test_bloom_filter_has_no_false_negatives() -> None:
     assert bloom.contains(keys).all()
     others = [("p", f"{i:032x}") for i in range(10_000, 20_000)]
     assert bloom.contains(others).mean() < 0.01
+
+
+def test_the_key_filters_follow_what_the_receiver_appends(store: Store) -> None:
+    """Runs and traces are appended without looking keys up, so the receiver must keep
+    the key filters itself: a later import of the same rows then replaces or skips
+    them instead of adding copies."""
+    writer = IngestWriter(store)
+    trace = agent_trace()
+    ingest(writer, trace[:2])  # no root yet: a trace without a run
+    ingest(writer, trace[2:])  # the root arrives: a new run
+    ingest(writer, [LATE_TOOL])  # a late span: the run is replaced
+    filters = store.con.execute(
+        "SELECT (SELECT count(*) FROM trace_keys), (SELECT count(*) FROM runs_keys), "
+        "(SELECT count(DISTINCT h) FROM trace_keys)"
+    ).fetchone()
+    assert filters == (1, 1, 1)
+    stored_runs = store.con.execute("SELECT * FROM runs").to_arrow_table()
+    stored_spans = store.con.execute("SELECT * FROM spans").to_arrow_table()
+    write_batch(store.con, {"runs": stored_runs, "spans": stored_spans})
+    assert store.count("runs") == 1 and store.count("spans") == 5
+
+
+def test_a_run_imported_before_the_server_started_is_replaced_not_doubled(
+    tmp_path: Path,
+) -> None:
+    """A run row stored without spans (imported from a file) under the trace's id:
+    the receiver's first spans of that trace replace it."""
+    path = tmp_path / "imported.duckdb"
+    with open_store(path) as store:
+        ingest(IngestWriter(store), agent_trace())
+        run = store.con.execute("SELECT * FROM runs").to_arrow_table()
+        store.con.execute("DELETE FROM spans")
+        store.con.execute("DELETE FROM trace_keys")
+    with open_store(path) as store:
+        writer = IngestWriter(store)
+        ingest(writer, agent_trace())
+        (stored,) = runs(store)
+        assert store.count("runs") == 1 and stored["steps"] == 2
+        assert run.num_rows == 1

@@ -39,10 +39,20 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from agentslo.ingest.semconv import MappedBatch, RunHints
+from agentslo.ingest.semconv import RunHints
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import RUNS_SCHEMA
 
-__all__ = ["BloomFilter", "TraceAssembler", "TraceKey", "TraceState", "combine", "run_table"]
+__all__ = [
+    "Assembled",
+    "BloomFilter",
+    "TraceAssembler",
+    "TraceKey",
+    "TraceState",
+    "assembly_columns",
+    "combine",
+    "run_table",
+]
 
 _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
@@ -50,18 +60,41 @@ _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=st
 TraceKey = tuple[str, str]
 
 
-def combine(batches: Sequence[MappedBatch]) -> tuple[dict[str, list[Any]], dict[int, RunHints]]:
-    """The span columns of several requests end to end, with the hints re-indexed."""
+def combine(batches: Sequence[SpanBatch]) -> tuple[pa.Table, dict[int, RunHints]]:
+    """The spans of several requests end to end, with the hints re-indexed."""
     if len(batches) == 1:
         return batches[0].spans, batches[0].hints
-    cols: dict[str, list[Any]] = {name: [] for name in batches[0].spans}
     hints: dict[int, RunHints] = {}
+    offset = 0
     for b in batches:
-        offset = len(cols["span_id"])
-        for name, values in b.spans.items():
-            cols[name].extend(values)
         hints.update({offset + i: h for i, h in b.hints.items()})
-    return cols, hints
+        offset += b.span_count
+    return pa.concat_tables([b.spans for b in batches]).combine_chunks(), hints
+
+
+#: The span columns that run assembly reads.
+_ASSEMBLY_COLUMNS: Final = (
+    "project",
+    "trace_id",
+    "span_id",
+    "name",
+    "kind",
+    "agent",
+    "model",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+)
+
+
+def assembly_columns(spans: pa.Table) -> dict[str, list[Any]]:
+    """The columns of ``spans`` that :meth:`TraceAssembler.apply` reads, as lists
+    (times as µs integers)."""
+    cols = {name: spans.column(name).to_pylist() for name in _ASSEMBLY_COLUMNS}
+    for name in ("started_at", "ended_at"):
+        cols[name] = spans.column(name).cast(pa.int64()).to_pylist()
+    return cols
 
 
 class BloomFilter:
@@ -120,6 +153,8 @@ class TraceState:
     tool_errors: int = 0
     handoffs: int = 0
     model: str | None = None
+    #: Whether the store holds a run row for this trace (a new row replaces it).
+    run_stored: bool = False
     #: (start µs, end µs or None, run row fields) of the best agent span so far.
     root: tuple[int, int | None, dict[str, Any]] | None = None
 
@@ -174,6 +209,27 @@ class TraceState:
             "handoffs": self.handoffs,
             "attributes": f.get("attributes"),
         }
+
+
+@dataclass
+class Assembled:
+    """What one batch of mapped spans changes in the store.
+
+    ``new_runs`` and ``replaced_runs`` split the run rows by whether the store
+    already holds a row with the same key, and ``new_traces`` lists the traces that
+    may be missing from the store's trace filter, so that the writer can append
+    without looking keys up (see :func:`agentslo.store.writer.write_assembled`).
+    """
+
+    mask: np.ndarray
+    new_runs: list[dict[str, Any]]
+    replaced_runs: list[dict[str, Any]]
+    new_traces: list[TraceKey]
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run row to write."""
+        return self.new_runs + self.replaced_runs
 
 
 #: Loads stored knowledge of traces: (keys, earliest µs, latest µs) ->
@@ -257,10 +313,14 @@ class TraceAssembler:
         self._staged_new: list[TraceKey] = []
         self.loads = 0
 
-    def apply(
-        self, cols: dict[str, list[Any]], hints: dict[int, RunHints]
-    ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-        """(mask of the new spans, run rows to write) for one batch; stages the change."""
+    def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
+        """The new spans of one batch and the run rows to write; stages the change.
+
+        The store's keys are known without reading it: a trace in neither the cache
+        nor the Bloom filter has no stored span and no stored run row (the filter is
+        built from both), a cached trace knows whether its run row was written, and a
+        loaded one was read with its run row.
+        """
         n = len(cols["span_id"])
         project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
         touched: dict[TraceKey, TraceState] = {}
@@ -276,26 +336,58 @@ class TraceAssembler:
         for key in keys:
             if key not in touched:
                 touched[key] = self.cache[key].copy()
-        mask = np.zeros(n, dtype=bool)
+        #: Traces with spans the store holds (so in its trace filter already).
+        stored_before = {key for key, state in touched.items() if state.spans}
+        keep = [False] * n
+        changed: dict[TraceKey, None] = {}
         kind, status, model = cols["kind"], cols["status"], cols["model"]
         in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
-        for i in range(n):
-            state = touched[(project[i], trace_id[i])]
-            sid = span_id[i]
-            if sid in state.span_ids:
+        started, ended = cols["started_at"], cols["ended_at"]
+        keyed = zip(project, trace_id, strict=True)
+        rows = zip(keyed, span_id, kind, status, model, in_tok, out_tok, cost, strict=True)
+        for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(rows):
+            state = touched[key]
+            ids = state.span_ids
+            if sid in ids:
                 continue
-            state.span_ids.add(sid)
-            mask[i] = True
-            _count_span(state, kind[i], status[i], model[i], in_tok[i], out_tok[i], cost[i])
-            if kind[i] == "agent":
-                state.offer_root(
-                    cols["started_at"][i], cols["ended_at"][i], _root_fields(cols, i, hints.get(i))
-                )
-        changed = {(project[i], trace_id[i]) for i in range(n) if mask[i]}
-        runs = [row for key in changed if (row := touched[key].run_row(key[0], key[1])) is not None]
+            ids.add(sid)
+            keep[i] = True
+            changed[key] = None
+            # _count_span, inlined: this loop runs for every span of every commit.
+            state.spans += 1
+            if k == "llm":
+                state.llm_calls += 1
+                if it is not None or ot is not None:
+                    state.llm_input += it or 0
+                    state.llm_output += ot or 0
+                    state.llm_tokens_known += 1
+                if c is not None:
+                    state.llm_cost += c
+                    state.llm_cost_known += 1
+                if state.model is None:
+                    state.model = mdl
+            elif k == "tool":
+                state.tool_calls += 1
+                if st in _FAILED:
+                    state.tool_errors += 1
+            elif k == "handoff":
+                state.handoffs += 1
+            elif k == "agent":
+                state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
+        mask = np.array(keep, dtype=bool)
+        new_runs: list[dict[str, Any]] = []
+        replaced_runs: list[dict[str, Any]] = []
+        for key in changed:
+            state = touched[key]
+            row = state.run_row(key[0], key[1])
+            if row is None:
+                continue
+            (replaced_runs if state.run_stored else new_runs).append(row)
+            state.run_stored = True
+        new_traces = [key for key in changed if key not in stored_before]
         self._staged = touched
         self._staged_new = fresh + to_load
-        return mask, runs
+        return Assembled(mask, new_runs, replaced_runs, new_traces)
 
     def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
         self.loads += 1
@@ -345,6 +437,7 @@ class TraceAssembler:
                 "cost_usd": None if state.llm_cost_known else run["cost_usd"],
             }
             state.root = (run["started_at"], run["ended_at"], fields)
+            state.run_stored = True
         return states
 
     def commit(self) -> None:
@@ -364,7 +457,4 @@ class TraceAssembler:
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Run rows (times as µs integers) as an Arrow table of ``RUNS_SCHEMA``."""
-    return pa.Table.from_arrays(
-        [pa.array([r[f.name] for r in rows], type=f.type) for f in RUNS_SCHEMA],
-        schema=RUNS_SCHEMA,
-    )
+    return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,6 +31,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from agentslo.ingest.otlp_wire import MAX_DEPTH, FallbackError, walk_request
+
 __all__ = [
     "MAX_ATTRIBUTE_DEPTH",
     "OtlpDecodeError",
@@ -37,10 +40,11 @@ __all__ = [
     "OtlpSpan",
     "decode_json",
     "decode_protobuf",
+    "protobuf_runtime",
 ]
 
 #: Nested arrays / key-value lists deeper than this are refused (a bomb, not data).
-MAX_ATTRIBUTE_DEPTH: Final = 8
+MAX_ATTRIBUTE_DEPTH: Final = MAX_DEPTH
 
 
 class OtlpDecodeError(ValueError):
@@ -78,6 +82,14 @@ class OtlpReject:
 
 
 # -- protobuf --------------------------------------------------------------------------
+
+
+def protobuf_runtime() -> str:
+    """The protobuf runtime in use: ``upb`` (C, the default since protobuf 4.21),
+    ``cpp`` or ``python`` (pure Python, several times slower to parse)."""
+    from google.protobuf.internal import api_implementation
+
+    return str(api_implementation.Type())
 
 
 def _any_value(v: AnyValue, depth: int = 0) -> Any:
@@ -128,7 +140,12 @@ def _hex_id(raw: bytes, size: int, what: str) -> str:
 
 
 def decode_protobuf(body: bytes) -> tuple[list[OtlpSpan], list[OtlpReject]]:
-    """Spans of a binary ``ExportTraceServiceRequest``; raise ``OtlpDecodeError``."""
+    """Spans of a binary ``ExportTraceServiceRequest``; raise ``OtlpDecodeError``.
+
+    The protobuf runtime parses (and so validates) the body; the spans are then read
+    straight off its bytes (:mod:`agentslo.ingest.otlp_wire`), or, for what only the
+    runtime reads exactly (merged fields, spans to refuse), through its messages.
+    """
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
@@ -137,6 +154,28 @@ def decode_protobuf(body: bytes) -> tuple[list[OtlpSpan], list[OtlpReject]]:
             f"body is not a valid protobuf ExportTraceServiceRequest ({exc}); send "
             "Content-Type: application/json for OTLP/JSON bodies"
         ) from exc
+    try:
+        return _wire_spans(body), []
+    except (FallbackError, IndexError, struct.error, UnicodeDecodeError):
+        return _message_spans(request)
+
+
+def _wire_spans(body: bytes) -> list[OtlpSpan]:
+    spans: list[OtlpSpan] = []
+    append = spans.append
+    for resource, scope, fields in walk_request(body):
+        for t, sid, parent, name, kind, start, end, attrs, code, message, events in fields:
+            append(
+                OtlpSpan(
+                    t, sid, parent, name, kind, start, end, attrs, resource, scope, code,
+                    message, events,
+                )
+            )  # fmt: skip
+    return spans
+
+
+def _message_spans(request: ExportTraceServiceRequest) -> tuple[list[OtlpSpan], list[OtlpReject]]:
+    """The spans of a parsed request, read through its message objects."""
     spans: list[OtlpSpan] = []
     rejects: list[OtlpReject] = []
     for ri, rs in enumerate(request.resource_spans):

@@ -29,6 +29,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final
 
 from agentslo.ingest.otlp import OtlpReject, OtlpSpan
@@ -338,19 +339,19 @@ def _amount(attrs: dict[str, Any], key: str, problems: _Problems) -> float | Non
     return number
 
 
-def _kind(span: OtlpSpan, attrs: dict[str, Any]) -> str:
+def _kind(span: OtlpSpan, attrs: dict[str, Any], shape: _Shape) -> str:
     operation = attrs.get("gen_ai.operation.name")
     if isinstance(operation, str):
         kind = _OPERATION_KINDS.get(operation)
         if kind is not None:
-            if kind == "tool" and _is_handoff_tool(attrs):
+            if kind == "tool" and _is_handoff_tool(attrs, shape):
                 return "handoff"
             return kind
     oi_kind = attrs.get("openinference.span.kind")
     if isinstance(oi_kind, str):
         kind = _OPENINFERENCE_KINDS.get(oi_kind.upper())
         if kind is not None:
-            if kind == "tool" and _is_handoff_tool(attrs):
+            if kind == "tool" and _is_handoff_tool(attrs, shape):
                 return "handoff"
             return kind
     name = span.name.lower()
@@ -360,20 +361,20 @@ def _kind(span: OtlpSpan, attrs: dict[str, Any]) -> str:
         return "agent"
     if name.startswith(("execute_tool", "running tool")):
         return "tool"
-    if _first(attrs, _MODEL) is not None or _first(attrs, _INPUT_TOKENS[:3]) is not None:
+    if _first(attrs, shape.model) is not None or _first(attrs, shape.kind_tokens) is not None:
         return "llm"
     return "other"
 
 
-def _is_handoff_tool(attrs: dict[str, Any]) -> bool:
-    tool = _first(attrs, _TOOL)
+def _is_handoff_tool(attrs: dict[str, Any], shape: _Shape) -> bool:
+    tool = _first(attrs, shape.tool)
     return isinstance(tool, str) and tool.startswith(("transfer_to_", "handoff_to_"))
 
 
-def _agent_name(span: OtlpSpan, attrs: dict[str, Any], kind: str) -> str | None:
+def _agent_name(span: OtlpSpan, attrs: dict[str, Any], kind: str, shape: _Shape) -> str | None:
     # A hand-off belongs to the agent handing over, whatever agent label the span carries.
     name = attrs.get("gen_ai.handoff.from_agent") if kind == "handoff" else None
-    name = name or _first(attrs, _AGENT_NAME) or attrs.get("gen_ai.workflow.name")
+    name = name or _first(attrs, shape.agent) or attrs.get("gen_ai.workflow.name")
     if name is None and kind == "agent":
         words = span.name.split(" ", 1)
         name = words[1] if len(words) == 2 and words[0] == "invoke_agent" else span.name
@@ -399,6 +400,92 @@ def _content_text(value: Any) -> str:
     return value if isinstance(value, str) else _JSON.encode(value)
 
 
+class _Shape:
+    """What the mapping needs to know of one set of attribute keys.
+
+    Spans from one instrumentation carry the same keys span after span, so the
+    keys of each role (model, tokens, cost, ...) that a span has, and whether any
+    key holds message contents, are worked out once per key set and reused: the
+    mapping then looks up only keys that are there.
+    """
+
+    __slots__ = (
+        "agent",
+        "cache_read",
+        "cache_write",
+        "content",
+        "cost",
+        "cost_parts",
+        "input_tokens",
+        "kind_tokens",
+        "model",
+        "outcome",
+        "output_tokens",
+        "reasoning",
+        "tool",
+    )
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        present = set(keys)
+
+        def having(candidates: Sequence[str]) -> tuple[str, ...]:
+            return tuple(k for k in candidates if k in present)
+
+        self.agent = having(_AGENT_NAME)
+        self.model = having(_MODEL)
+        self.tool = having(_TOOL)
+        self.input_tokens = having(_INPUT_TOKENS)
+        self.output_tokens = having(_OUTPUT_TOKENS)
+        self.kind_tokens = having(_INPUT_TOKENS[:3])
+        self.cache_read = having(_CACHE_READ)
+        self.cache_write = having(_CACHE_WRITE)
+        self.reasoning = having(_REASONING)
+        self.cost = having(_COST)
+        self.cost_parts = having(_COST_PARTS)
+        self.content = any(_is_content(k) for k in keys)
+        self.outcome = "agentslo.outcome" in present
+
+
+#: (key, type, value) -> the ``"key":value`` JSON of a scalar attribute.
+_FRAGMENTS: dict[tuple[str, type, Any], str] = {}
+_MAX_FRAGMENTS: Final = 50_000
+
+
+def _attributes_json(attrs: dict[str, Any]) -> str:
+    """``attrs`` as JSON with sorted keys (what ``_JSON.encode`` gives), built from
+    cached ``"key":value`` pieces: most attributes repeat from span to span."""
+    parts = []
+    for key in sorted(attrs):
+        value = attrs[key]
+        if isinstance(value, list | dict):
+            parts.append(encode_basestring_ascii(key) + ":" + _JSON.encode(value))
+            continue
+        slot = (key, value.__class__, value)
+        piece = _FRAGMENTS.get(slot)
+        if piece is None:
+            piece = encode_basestring_ascii(key) + ":" + _JSON.encode(value)
+            if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
+                _FRAGMENTS.clear()
+            _FRAGMENTS[slot] = piece
+        parts.append(piece)
+    return "{" + ",".join(parts) + "}"
+
+
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+_MAX_SHAPES: Final = 4096
+
+
+def _shape(attrs: dict[str, Any]) -> _Shape:
+    keys = tuple(attrs)
+    shape = _SHAPES.get(keys)
+    if shape is None:
+        shape = _Shape(keys)
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[keys] = shape
+    return shape
+
+
 class _Mapper:
     def __init__(self, options: MappingOptions) -> None:
         self.o = options
@@ -406,9 +493,11 @@ class _Mapper:
         self.problems = _Problems()
 
     def contents(
-        self, attrs: dict[str, Any], keys: Sequence[str]
+        self, attrs: dict[str, Any], keys: Sequence[str], shape: _Shape
     ) -> tuple[str | None, dict[str, Any]]:
         """(the first content text among ``keys``, attributes to store)."""
+        if not shape.content:
+            return None, dict(attrs)
         kept: dict[str, Any] = {}
         text: str | None = None
         for key, value in attrs.items():
@@ -441,16 +530,23 @@ class _Mapper:
         return out
 
     def cost(
-        self, attrs: dict[str, Any], model: Any, tokens: tuple[Any, Any], *, priced: bool = True
+        self,
+        attrs: dict[str, Any],
+        model: Any,
+        tokens: tuple[Any, Any],
+        shape: _Shape,
+        *,
+        priced: bool = True,
     ) -> float | None:
         """The span's own cost attribute, else (when ``priced``) tokens at the model's price."""
-        for key in _COST:
+        for key in shape.cost:
             amount = _amount(attrs, key, self.problems)
             if amount is not None:
                 return amount
-        parts = [_amount(attrs, k, self.problems) for k in _COST_PARTS]
-        if any(p is not None for p in parts):
-            return sum(p or 0.0 for p in parts)
+        if shape.cost_parts:
+            parts = [_amount(attrs, k, self.problems) for k in shape.cost_parts]
+            if any(p is not None for p in parts):
+                return sum(p or 0.0 for p in parts)
         if not priced or self.o.prices is None or (tokens[0] is None and tokens[1] is None):
             return None
         price = self.o.prices.lookup(model if isinstance(model, str) else None)
@@ -459,8 +555,8 @@ class _Mapper:
         return price.cost(
             tokens[0],
             tokens[1],
-            _count(attrs, _CACHE_READ, self.problems),
-            _count(attrs, _CACHE_WRITE, self.problems),
+            _count(attrs, shape.cache_read, self.problems) if shape.cache_read else None,
+            _count(attrs, shape.cache_write, self.problems) if shape.cache_write else None,
         )
 
     def hints(self, attrs: dict[str, Any], resource: dict[str, Any]) -> RunHints:
@@ -613,61 +709,72 @@ def map_spans(
     cols: dict[str, list[Any]] = {c: [] for c in _SPAN_COLUMNS}
     batch = MappedBatch(spans=cols, rejects=list(rejects))
     project = options.project
+    capture = options.capture_content
+    problems = m.problems
+    (
+        add_project, add_trace, add_span, add_parent, add_run, add_name, add_kind, add_agent,
+        add_tool, add_model, add_start, add_end, add_status, add_error, add_input, add_output,
+        add_cost, add_input_text, add_output_text, add_attributes, add_events,
+    ) = (cols[c].append for c in _SPAN_COLUMNS)  # fmt: skip
+    encode = _JSON.encode
     for span in spans:
         problem = _time_problem(span, m.now_ns, options.max_future_s)
         if problem is not None:
             batch.rejects.append(OtlpReject(f"span {span.span_id} ({span.name[:80]!r})", problem))
             continue
         attrs = span.attributes
-        kind = _kind(span, attrs)
+        shape = _shape(attrs)
+        kind = _kind(span, attrs, shape)
         error_type = _text(attrs.get("error.type"))
         if error_type is None and span.status_code == 2:
             exc = next((a for n, _, a in span.events if n == "exception"), None)
             error_type = _text(exc.get("exception.type")) if exc else None
-        model = _first(attrs, _MODEL)
+        model = _first(attrs, shape.model) if shape.model else None
         tokens = (
-            _count(attrs, _INPUT_TOKENS, m.problems),
-            _count(attrs, _OUTPUT_TOKENS, m.problems),
+            _count(attrs, shape.input_tokens, problems) if shape.input_tokens else None,
+            _count(attrs, shape.output_tokens, problems) if shape.output_tokens else None,
         )
-        input_text, kept = m.contents(attrs, _INPUT_TEXT)
+        input_text, kept = m.contents(attrs, _INPUT_TEXT, shape)
         output_text: str | None = None
-        if options.capture_content:
+        if capture:
             output_text = next(
                 (kept[k] for k in _OUTPUT_TEXT if isinstance(kept.get(k), str)), None
             )
-        reasoning = _count(attrs, _REASONING, m.problems)
-        if reasoning is not None:
-            kept["agentslo.usage.reasoning_tokens"] = reasoning
+        if shape.reasoning:
+            reasoning = _count(attrs, shape.reasoning, problems)
+            if reasoning is not None:
+                kept["agentslo.usage.reasoning_tokens"] = reasoning
         end_us = span.end_ns // _NS_PER_US if span.end_ns else None
         start_us = span.start_ns // _NS_PER_US
         if kind == "agent":
             batch.hints[len(cols["span_id"])] = m.hints(attrs, span.resource)
-        batch.outcomes.extend(m.outcomes(span, attrs, end_us or start_us))
+        if shape.outcome or span.events:
+            batch.outcomes.extend(m.outcomes(span, attrs, end_us or start_us))
         if span.scope:
             kept.setdefault("otel.scope.name", span.scope)
         service = span.resource.get("service.name")
         if service is not None:
             kept.setdefault("service.name", service)
-        cols["project"].append(project)
-        cols["trace_id"].append(span.trace_id)
-        cols["span_id"].append(span.span_id)
-        cols["parent_span_id"].append(span.parent_span_id)
-        cols["run_id"].append(span.trace_id)
-        cols["name"].append(span.name[:_MAX_NAME] or "(unnamed)")
-        cols["kind"].append(kind)
-        cols["agent"].append(_agent_name(span, attrs, kind))
-        cols["tool"].append(_text(_first(attrs, _TOOL)) if kind in ("tool", "handoff") else None)
-        cols["model"].append(_text(model))
-        cols["started_at"].append(start_us)
-        cols["ended_at"].append(end_us)
-        cols["status"].append(_status(span, error_type))
-        cols["error_type"].append(error_type)
-        cols["input_tokens"].append(tokens[0])
-        cols["output_tokens"].append(tokens[1])
-        cols["cost_usd"].append(m.cost(attrs, model, tokens, priced=kind in _PRICED))
-        cols["input_text"].append(input_text)
-        cols["output_text"].append(output_text)
-        cols["attributes"].append(_JSON.encode(kept))
-        cols["events"].append(_JSON.encode(m.events(span)) if span.events else "[]")
+        add_project(project)
+        add_trace(span.trace_id)
+        add_span(span.span_id)
+        add_parent(span.parent_span_id)
+        add_run(span.trace_id)
+        add_name(span.name[:_MAX_NAME] or "(unnamed)")
+        add_kind(kind)
+        add_agent(_agent_name(span, attrs, kind, shape))
+        add_tool(_text(_first(attrs, shape.tool)) if kind in ("tool", "handoff") else None)
+        add_model(_text(model))
+        add_start(start_us)
+        add_end(end_us)
+        add_status(_status(span, error_type))
+        add_error(error_type)
+        add_input(tokens[0])
+        add_output(tokens[1])
+        add_cost(m.cost(attrs, model, tokens, shape, priced=kind in _PRICED))
+        add_input_text(input_text)
+        add_output_text(output_text)
+        add_attributes(_attributes_json(kept))
+        add_events(encode(m.events(span)) if span.events else "[]")
     batch.warnings = list(m.problems.seen)
     return batch

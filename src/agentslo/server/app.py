@@ -35,12 +35,13 @@ from pydantic import ValidationError
 
 from agentslo.cli.slo import check_payload
 from agentslo.durations import parse_duration, parse_instant
-from agentslo.ingest.otlp import OtlpDecodeError, decode_json, decode_protobuf
-from agentslo.ingest.semconv import MappedBatch, MappingOptions, map_spans
+from agentslo.ingest.otlp import OtlpDecodeError
+from agentslo.ingest.semconv import MappingOptions
 from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_report
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
 from agentslo.server.config import ServerConfig
+from agentslo.server.decode_pool import decode_and_map, decode_in_worker, start_worker
 from agentslo.server.gates import GateEvaluator
 from agentslo.server.otlp_http import (
     JSON,
@@ -84,21 +85,6 @@ def _json_safe(value: Any) -> Any:
 
 def _json_bytes(payload: Any) -> bytes:
     return json.dumps(_json_safe(payload), default=str).encode()
-
-
-def exit_with_parent(parent: int) -> None:
-    """Decode-worker initializer: exit when the server process is gone.
-
-    A worker of a server killed with SIGKILL would otherwise wait for work forever:
-    it holds both ends of its own task pipe, so it never sees the end of it.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL_SECONDS)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="agentslo-parent-watch", daemon=True).start()
 
 
 class _Request:
@@ -177,6 +163,8 @@ class AgentsloApp:
     def startup(self) -> None:
         """Open the store and start the writer (the ASGI lifespan calls this)."""
         self.store = open_store(self.config.db)
+        if self.config.store_threads is not None:
+            self.store.con.execute(f"SET threads = {max(1, int(self.config.store_threads))}")
         self.auth = Authenticator(self.reader, no_auth_project=self.config.no_auth_project)
         self.writer = IngestWriter(
             self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch
@@ -188,10 +176,10 @@ class AgentsloApp:
             self._pool = ProcessPoolExecutor(
                 self.config.decode_workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=exit_with_parent,
-                initargs=(os.getpid(),),
+                initializer=start_worker,
+                initargs=(os.getpid(), self.options(self.config.no_auth_project or "default")),
             )
-            warm = [self._pool.submit(decode_and_map, b"", PROTOBUF, MappingOptions())
+            warm = [self._pool.submit(decode_in_worker, b"", PROTOBUF, "default")
                     for _ in range(self.config.decode_workers)]  # fmt: skip
             for future in warm:
                 future.result()
@@ -315,7 +303,7 @@ class AgentsloApp:
                 else:
                     loop = asyncio.get_running_loop()
                     mapped = await loop.run_in_executor(
-                        self._pool, decode_and_map, body, encoding, options
+                        self._pool, decode_in_worker, body, encoding, principal.project
                     )
             except OtlpDecodeError as exc:
                 raise HttpError(400, str(exc)) from exc
@@ -523,12 +511,6 @@ class AgentsloApp:
             JSON,
             [("retry-after", "1")],
         )
-
-
-def decode_and_map(body: bytes, encoding: str, options: MappingOptions) -> MappedBatch:
-    """Decode an OTLP body and map its spans (run in a worker process when configured)."""
-    decoded, rejects = (decode_json if encoding == JSON else decode_protobuf)(body)
-    return map_spans(decoded, options, rejects)
 
 
 def _outcome_rows(

@@ -40,6 +40,10 @@ class ServerConfig:
     max_future_s: float = 3600.0
     #: Worker processes that decode and map request bodies (0: in the server process).
     decode_workers: int = 0
+    #: DuckDB worker threads (None: DuckDB's default, one per CPU). The writer's
+    #: group commits are small queries for which extra threads cost more CPU than
+    #: they save; reads (reports, /metrics) use them too.
+    store_threads: int | None = None
     #: SLO evaluations are reused for this long by /metrics (they scan the window).
     slo_cache_s: float = 15.0
     #: Periodic evaluators run by the server (e.g. gates); each gets the store.

@@ -107,8 +107,17 @@ def status_body(encoding: str, status: int, message: str) -> bytes:
     return b"\x08" + _varint(code) + b"\x12" + _varint(len(raw)) + raw
 
 
+#: The answer to a request with nothing to report, per encoding (every clean export).
+_NO_NEWS: Final = {
+    JSON: b"{}",
+    PROTOBUF: bytes(ExportTraceServiceResponse().SerializeToString()),
+}
+
+
 def export_response(encoding: str, rejected: int, message: str) -> bytes:
     """An ``ExportTraceServiceResponse`` (with ``partial_success`` when there is news)."""
+    if not rejected and not message:
+        return _NO_NEWS[encoding]
     message = message[:_MAX_MESSAGE]
     if encoding == JSON:
         if not rejected and not message:

@@ -7,6 +7,12 @@ transaction, and only after the commit resolves each request's future. A request
 is therefore answered 200 only when its rows are durable in DuckDB's write-ahead
 log, and the cost of a commit is shared by all the requests waiting for it.
 
+When fewer than ``min_group`` spans are waiting, the writer lingers up to
+``linger_s`` after the first of them arrived for more to join the group: a commit
+costs a few milliseconds whatever its size, so under load a few milliseconds of
+waiting buy fewer, larger commits and leave the CPU to decoding, while a lone
+request waits at most ``linger_s``.
+
 The queue is bounded by the number of spans waiting: beyond it, ``submit`` raises
 :class:`OverloadedError` at once (the handler answers 429 with ``Retry-After``) rather
 than letting memory and latency grow without bound. If a group fails to write,
@@ -28,9 +34,15 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
-from agentslo.ingest.assemble import TraceAssembler, TraceKey, combine, run_table
-from agentslo.ingest.semconv import MappedBatch
-from agentslo.model import OUTCOMES_SCHEMA, SPANS_SCHEMA
+from agentslo.ingest.assemble import (
+    TraceAssembler,
+    TraceKey,
+    assembly_columns,
+    combine,
+    run_table,
+)
+from agentslo.ingest.span_batch import SpanBatch
+from agentslo.model import OUTCOMES_SCHEMA
 from agentslo.store import Store
 from agentslo.store.writer import write_assembled
 
@@ -59,10 +71,12 @@ class UnavailableError(Exception):
 class Job:
     """One request's rows, waiting to be committed."""
 
-    mapped: MappedBatch | None = None
+    mapped: SpanBatch | None = None
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     future: asyncio.Future[int] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    #: ``time.monotonic()`` when the job was queued.
+    queued_at: float = 0.0
 
     @property
     def weight(self) -> int:
@@ -89,9 +103,10 @@ class WriterStats:
     max_batch_requests: int = 0
 
 
-def _spans_table(cols: dict[str, list[Any]]) -> pa.Table:
-    return pa.Table.from_arrays(
-        [pa.array(cols[f.name], type=f.type) for f in SPANS_SCHEMA], schema=SPANS_SCHEMA
+def _keys_table(keys: Sequence[TraceKey]) -> pa.Table:
+    return pa.table(
+        {"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]},
+        schema=pa.schema([("project", pa.string()), ("trace_id", pa.string())]),
     )
 
 
@@ -112,10 +127,14 @@ class IngestWriter:
         max_queued: int = 200_000,
         max_batch: int = 50_000,
         max_traces: int = 200_000,
+        min_group: int = 2_000,
+        linger_s: float = 0.02,
     ) -> None:
         self.store = store
         self.max_queued = max_queued
         self.max_batch = max_batch
+        self.min_group = min_group
+        self.linger_s = linger_s
         self.stats = WriterStats()
         self._queue: deque[Job] = deque()
         self._queued = 0
@@ -171,9 +190,12 @@ class IngestWriter:
             if self._queued + weight > self.max_queued and self._queue:
                 self.stats.requests_shed += 1
                 raise OverloadedError(self.retry_after())
+            job.queued_at = time.monotonic()
             self._queue.append(job)
             self._queued += weight
-            self._cond.notify()
+            # Wake the writer when it waits for a first job or for a full group.
+            if len(self._queue) == 1 or self._queued >= self.min_group:
+                self._cond.notify()
         return await job.future
 
     # -- the thread ----------------------------------------------------------------------
@@ -181,6 +203,13 @@ class IngestWriter:
         with self._cond:
             while not self._queue and not self._stopping:
                 self._cond.wait(_IDLE_WAIT_S)
+            if self._queue:
+                deadline = self._queue[0].queued_at + self.linger_s
+                while self._queued < self.min_group and not self._stopping:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
             jobs: list[Job] = []
             total = 0
             while self._queue and (not jobs or total + self._queue[0].weight <= self.max_batch):
@@ -241,21 +270,28 @@ class IngestWriter:
         outcome_rows = [o for j in jobs for o in j.outcomes]
         outcome_rows += [o for j in jobs if j.mapped is not None for o in j.mapped.outcomes]
         spans: pa.Table | None = None
-        runs: pa.Table | None = None
+        runs_written = 0
         con.execute("BEGIN TRANSACTION")
         try:
+            new_runs = replaced_runs = new_traces = None
             if mapped:
-                cols, hints = combine(mapped)
-                mask, run_rows = self.assembler.apply(cols, hints)
-                spans = _spans_table(cols)
-                if not mask.all():
-                    spans = spans.filter(pa.array(mask))
-                runs = run_table(run_rows) if run_rows else None
+                spans, hints = combine(mapped)
+                assembled = self.assembler.apply(assembly_columns(spans), hints)
+                if not assembled.mask.all():
+                    spans = spans.filter(pa.array(assembled.mask))
+                new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
+                replaced_runs = (
+                    run_table(assembled.replaced_runs) if assembled.replaced_runs else None
+                )
+                new_traces = _keys_table(assembled.new_traces)
+                runs_written = len(assembled.new_runs) + len(assembled.replaced_runs)
             write_assembled(
                 con,
                 spans=spans,
                 outcomes=_outcomes_table(outcome_rows) if outcome_rows else None,
-                runs=runs,
+                new_runs=new_runs,
+                replaced_runs=replaced_runs,
+                new_traces=new_traces,
             )
             con.execute("COMMIT")
         except BaseException:
@@ -270,7 +306,7 @@ class IngestWriter:
         s.commit_seconds += elapsed
         s.spans_committed += spans.num_rows if spans is not None else 0
         s.outcomes_committed += len(outcome_rows)
-        s.runs_written += runs.num_rows if runs is not None else 0
+        s.runs_written += runs_written
         s.requests_committed += len(jobs)
         s.max_batch_requests = max(s.max_batch_requests, len(jobs))
 
@@ -294,8 +330,10 @@ def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> 
 
 
 def _stored_trace_keys(con: duckdb.DuckDBPyConnection) -> Iterator[TraceKey]:
-    """Every (project, trace_id) the store holds spans of, streamed."""
-    reader = con.execute("SELECT DISTINCT project, trace_id FROM spans").to_arrow_reader(100_000)
+    """Every (project, trace_id) the store holds spans or a run row of, streamed."""
+    reader = con.execute(
+        "SELECT project, trace_id FROM spans UNION SELECT project, run_id FROM runs"
+    ).to_arrow_reader(100_000)
     for batch in reader:
         yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
 

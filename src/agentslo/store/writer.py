@@ -296,15 +296,26 @@ def write_assembled(
     spans: pa.Table | None = None,
     outcomes: pa.Table | None = None,
     runs: pa.Table | None = None,
+    new_runs: pa.Table | None = None,
+    replaced_runs: pa.Table | None = None,
+    new_traces: pa.Table | None = None,
 ) -> None:
     """Write what the OTLP receiver assembled, inside the caller's transaction.
 
     ``spans`` are appended as they are: the receiver has already dropped the spans
     the store holds (its trace assembler knows them), which spares the comparison
-    with stored spans that :func:`write_batch` makes for traces seen before; their
-    traces still enter the trace filter, so a later import of the same spans is
-    recognised. Outcomes are inserted by id (an id offered again is ignored) and
-    runs, one row per run, replaced by key.
+    with stored spans that :func:`write_batch` makes for traces seen before. Their
+    traces enter the trace filter, so a later import of the same spans is
+    recognised: the traces of ``new_traces`` (columns ``project``, ``trace_id``)
+    when the caller knows which of them the filter may lack, else every trace of
+    ``spans``, checked against the filter. Outcomes are inserted by id (an id
+    offered again is ignored).
+
+    Run rows come in three kinds. ``runs`` are replaced by key after looking their
+    keys up in the key filter. The receiver knows the store's keys already, and
+    says so: ``new_runs`` have keys the store does not hold (appended, their keys
+    added to the filter) and ``replaced_runs`` replace a stored row with the same
+    key (deleted, then appended). Each of these holds one row per key.
     """
     if spans is not None and spans.num_rows:
         table = conform("spans", spans)
@@ -313,10 +324,50 @@ def write_assembled(
         try:
             cols = ", ".join(f'"{c}"' for c in table.column_names)
             con.execute(f"INSERT INTO spans ({cols}) SELECT {cols} FROM {view}")
-            _note_traces(con, view)
+            if new_traces is None:
+                _note_traces(con, view)
         finally:
             con.unregister(view)
+    if new_traces is not None and new_traces.num_rows:
+        _add_hashes(con, TRACES.filter_table, TRACES.hash_sql(), new_traces)
     if outcomes is not None and outcomes.num_rows:
         _insert(con, "outcomes", conform("outcomes", outcomes), defer=False)
     if runs is not None and runs.num_rows:
         _insert(con, "runs", conform("runs", runs), defer=False)
+    if replaced_runs is not None and replaced_runs.num_rows:
+        key = KEYED["runs"]
+        view = "_agentslo_replaced_runs"
+        con.register(view, conform("runs", replaced_runs))
+        try:
+            con.execute(f"DELETE FROM runs USING {view} m WHERE {key.match_sql('runs', 'm')}")
+            _append(con, "runs", view)
+        finally:
+            con.unregister(view)
+    if new_runs is not None and new_runs.num_rows:
+        table = conform("runs", new_runs)
+        view = "_agentslo_new_runs"
+        con.register(view, table)
+        try:
+            _append(con, "runs", view)
+            con.execute(f"INSERT INTO {KEYED['runs'].filter_table} SELECT _h FROM "
+                        f"(SELECT {KEYED['runs'].hash_sql()} AS _h FROM {view})")  # fmt: skip
+        finally:
+            con.unregister(view)
+
+
+def _append(con: duckdb.DuckDBPyConnection, name: str, view: str) -> None:
+    """Append every row of the registered ``view`` (in table ``name``'s schema)."""
+    cols = ", ".join(f'"{c}"' for c in SCHEMAS[name][1].names)
+    con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view}")
+
+
+def _add_hashes(
+    con: duckdb.DuckDBPyConnection, filter_table: str, hash_sql: str, keys: pa.Table
+) -> None:
+    """Add the key hashes of the rows of ``keys`` to ``filter_table``."""
+    view = "_agentslo_new_keys"
+    con.register(view, keys)
+    try:
+        con.execute(f"INSERT INTO {filter_table} SELECT {hash_sql} FROM {view}")
+    finally:
+        con.unregister(view)
