@@ -25,17 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from agentslo.audit import audit_imported
+from agentslo.audit.imported_tau_bench import AIRLINE
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "data" / "audit" / "tau-bench-airline-test-gold.json"
-WRITES = {
-    "book_reservation",
-    "cancel_reservation",
-    "update_reservation_baggages",
-    "update_reservation_flights",
-    "update_reservation_passengers",
-    "send_certificate",
-}
+#: The airline tools that write the database, as the audit's own rule has them.
+WRITES = AIRLINE.writes
 
 
 def _record(task: dict[str, Any], trial: int, reward: float, messages: int) -> dict[str, Any]:
