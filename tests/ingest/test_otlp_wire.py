@@ -179,6 +179,50 @@ def test_fields_given_twice_read_as_protobuf_merges_them(spans: list[Span], whic
     assert decode_protobuf(body) == _reference(body)
 
 
+def _one_span(extra: bytes) -> bytes:
+    """A request of one span (ids, name, start time) followed by ``extra`` span bytes."""
+    span = Span(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="n", start_time_unix_nano=5)
+    return _field(0x0A, _field(0x12, _field(0x12, span.SerializeToString() + extra)))
+
+
+def _int_attribute(raw_varint: bytes, tag: int = 0x18) -> bytes:
+    any_value = bytes([tag]) + raw_varint
+    return _field(0x4A, _field(0x0A, b"k") + _field(0x12, any_value))
+
+
+#: Varints protobuf truncates: enums to a signed int32, everything to 64 bits.
+_OUT_OF_RANGE = {
+    "kind over int32": bytes([0x30]) + _varint(2**32 + 1),
+    "status code over int32": _field(0x7A, bytes([0x18]) + _varint(2**32 + 2)),
+    "kind over 64 bits": bytes([0x30, 0x81] + [0x80] * 8 + [0x7F]),
+    "int_value over 64 bits": _int_attribute(bytes([0xFF] * 9 + [0x7F])),
+    "bool_value of 2**64": _int_attribute(bytes([0x80] * 9 + [0x02]), tag=0x10),
+}
+
+
+def test_out_of_range_varints_read_as_protobuf_truncates_them() -> None:
+    for label, extra in _OUT_OF_RANGE.items():
+        body = _one_span(extra)
+        assert decode_protobuf(body) == _reference(body), label
+
+
+def test_long_attribute_values_are_not_cached() -> None:
+    """Prompts are long and unique: caching them would pin memory in every worker."""
+    from agentslo.ingest import otlp_wire
+
+    long_text = "x" * 10_000
+    span = Span(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, name="n", start_time_unix_nano=5)
+    span.attributes.add(key="gen_ai.prompt", value=AnyValue(string_value=long_text))
+    span.attributes.add(key="gen_ai.system", value=AnyValue(string_value="openai"))
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add().spans.append(span)
+    (read,), _ = decode_protobuf(request.SerializeToString())
+    assert read.attributes["gen_ai.prompt"] == long_text
+    cached = list(otlp_wire._KV_CACHE.values()) + list(otlp_wire._TEXT_CACHE.values())
+    assert all(long_text not in str(value) for value in cached)
+    assert ("gen_ai.system", "openai") in otlp_wire._KV_CACHE.values()
+
+
 def test_the_wire_read_is_taken_for_ordinary_requests() -> None:
     body = proto_request(agent_trace(outcome="success"))
     (group,) = walk_request(body)

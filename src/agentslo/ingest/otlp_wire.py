@@ -30,6 +30,11 @@ _F64: Final = struct.Struct("<d").unpack_from
 _INT64_SIGN: Final = 1 << 63
 _INT64_WRAP: Final = 1 << 64
 _MAX_CACHE: Final = 50_000
+#: Only attributes and texts this short are cached: the repeated labels are short,
+#: while prompts and messages are long, unique, and must not pin memory.
+_MAX_CACHED_BYTES: Final = 256
+_INT32_SIGN: Final = 1 << 31
+_INT32_WRAP: Final = 1 << 32
 #: Nested arrays / key-value lists deeper than this are refused (a bomb, not data);
 #: ``agentslo.ingest.otlp.MAX_ATTRIBUTE_DEPTH`` is this value.
 MAX_DEPTH: Final = 8
@@ -53,6 +58,8 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
+            if result >> 64:
+                raise FallbackError("varint over 64 bits")  # protobuf truncates it
             return result, pos
         shift += 7
         if shift >= 70:
@@ -77,6 +84,8 @@ def _text(raw: bytes) -> str:
     text = _TEXT_CACHE.get(raw)
     if text is None:
         text = raw.decode()
+        if len(raw) > _MAX_CACHED_BYTES:
+            return text
         if len(_TEXT_CACHE) >= _MAX_CACHE:
             _TEXT_CACHE.clear()
         _TEXT_CACHE[raw] = text
@@ -85,6 +94,12 @@ def _text(raw: bytes) -> str:
 
 def _signed(value: int) -> int:
     return value - _INT64_WRAP if value >= _INT64_SIGN else value
+
+
+def _enum(value: int) -> int:
+    """An enum field as protobuf reads it: the varint truncated to a signed int32."""
+    value &= _INT32_WRAP - 1
+    return value - _INT32_WRAP if value >= _INT32_SIGN else value
 
 
 def _any_value(buf: bytes, pos: int, end: int, depth: int) -> Any:
@@ -168,7 +183,7 @@ def _attribute(raw: bytes) -> tuple[str, Any]:
     pair = _KV_CACHE.get(raw)
     if pair is None:
         pair = _key_value(raw, 0, len(raw), 0)
-        if not isinstance(pair[1], list | dict):
+        if len(raw) <= _MAX_CACHED_BYTES and not isinstance(pair[1], list | dict):
             if len(_KV_CACHE) >= _MAX_CACHE:
                 _KV_CACHE.clear()
             _KV_CACHE[raw] = pair
@@ -233,7 +248,7 @@ def _status(buf: bytes, pos: int, end: int) -> tuple[int, str]:
             pos += n
         elif tag == 0x18:
             raw, pos = _varint(buf, pos)
-            code = _signed(raw)
+            code = _enum(raw)
         else:
             pos = _skip(buf, pos, tag & 7)
     return code, message
@@ -296,7 +311,7 @@ def _span(buf: bytes, pos: int, end: int) -> tuple[Any, ...]:
         elif wire == 0:
             value, pos = _varint(buf, pos)
             if tag == 0x30:
-                kind = _signed(value)
+                kind = _enum(value)
         else:
             pos = _skip(buf, pos, wire)
     if pos != end:
