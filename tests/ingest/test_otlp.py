@@ -119,3 +119,14 @@ def test_json_accepts_snake_case_names_and_enum_names() -> None:
     decoded, rejects = decode_json(json.dumps(doc).encode())
     assert rejects == []
     assert decoded[0].start_ns == 1_700_000_000_000_000_000 and decoded[0].status_code == 2
+
+
+def test_an_all_zero_parent_is_a_root_in_both_forms() -> None:
+    """Some SDKs write a root's parent out as zeros: protobuf and JSON agree it is a root."""
+    spans = agent_trace()
+    spans[3]["parent"] = "0" * 16
+    from_pb, rej_pb = decode_protobuf(proto_request(spans))
+    from_json, rej_json = decode_json(json_request(spans))
+    assert rej_pb == rej_json == []
+    assert from_pb == from_json
+    assert from_pb[3].parent_span_id is None

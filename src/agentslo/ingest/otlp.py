@@ -335,7 +335,9 @@ def _json_span(s: dict[str, Any], resource: dict[str, Any], scope: str) -> OtlpS
     trace_id = _json_hex_id(_get(s, "traceId", "trace_id"), 16, "traceId")
     span_id = _json_hex_id(_get(s, "spanId", "span_id"), 8, "spanId")
     parent_raw = _get(s, "parentSpanId", "parent_span_id")
-    parent = _json_hex_id(parent_raw, 8, "parentSpanId") if parent_raw else None
+    # An all-zero parent is a root, as in the protobuf form (some SDKs write it out).
+    is_root = not parent_raw or (isinstance(parent_raw, str) and not parent_raw.strip("0"))
+    parent = None if is_root else _json_hex_id(parent_raw, 8, "parentSpanId")
     name = s.get("name", "")
     if not isinstance(name, str):
         raise ValueError(f"name must be a string, got {name!r:.60}")
