@@ -112,6 +112,34 @@ def test_a_restart_continues_where_the_last_process_stopped(tmp_path: Path) -> N
     assert run["input_tokens"] == 2000 and run["agent"] == "support"
 
 
+def test_a_span_arriving_hours_after_its_run_keeps_the_run_whole(tmp_path: Path) -> None:
+    """After a restart, a late span of a run stored 7 hours earlier (beyond the load
+    window around the new span) is added to the run's tallies, not counted alone."""
+    hours = 3600 * 1000
+    trace = [
+        {**s, "start": s["start"] - 7 * hours * 10**6, "end": s["end"] - 7 * hours * 10**6}
+        for s in agent_trace()
+    ]
+    late = span(
+        "1000000000000009",
+        "chat gpt-4o-mini",
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 1000,
+            "gen_ai.usage.output_tokens": 200,
+        },
+        parent="1000000000000000",
+    )
+    with open_store(tmp_path / "late.duckdb") as store:
+        ingest(IngestWriter(store), trace)
+        before = run_of(store, TRACE)
+        ingest(IngestWriter(store), [late])  # a new writer: nothing of the trace cached
+        after = run_of(store, TRACE)
+    assert (before["steps"], before["tool_calls"], before["input_tokens"]) == (2, 1, 2000)
+    assert (after["steps"], after["tool_calls"], after["input_tokens"]) == (3, 1, 3000)
+
+
 def test_a_sub_agent_sketch_is_replaced_when_the_root_arrives(store: Store) -> None:
     writer = IngestWriter(store)
     sub = span("2000000000000001", "invoke_agent billing",

@@ -393,6 +393,22 @@ class TraceAssembler:
         self.loads += 1
         low, high = min(started) - self.window_us, max(started) + self.window_us
         span_rows, run_rows = self.loader(keys, low, high)
+        # A stored run reaching outside the window (a long run, a span arriving hours
+        # late) is read over its own time range too, or its tallies would be rebuilt
+        # from part of its spans and the run row rewritten with counts too low.
+        wider = [
+            (run["project"], run["run_id"], run["started_at"], run["ended_at"])
+            for run in run_rows
+            if run["started_at"] is not None
+            and (run["started_at"] < low or (run["ended_at"] or run["started_at"]) > high)
+        ]
+        if wider:
+            extra, _ = self.loader(
+                [(w[0], w[1]) for w in wider],
+                min(w[2] for w in wider) - self.window_us,
+                max(w[3] or w[2] for w in wider) + self.window_us,
+            )
+            span_rows = [*span_rows, *extra]
         states = {k: TraceState() for k in keys}
         for row in span_rows:
             state = states.get((row["project"], row["trace_id"]))
