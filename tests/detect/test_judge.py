@@ -137,8 +137,15 @@ def test_malformed_and_injected_answers_are_rejected_never_findings(
     )
     start, end = injected.index("<<<DATA "), injected.index("<<<END ")
     assert start < injected.index("IGNORE ALL PREVIOUS") < end
-    # rejected answers count as judged: not asked again
-    assert run_judge(store, _config(server), ["unbacked_claim"]).runs == 0
+    # a rejected answer leaves its run unjudged (a transcript that breaks the judge's
+    # answer must not pass for a clean run): asked again, the accepted ones are not
+    again = run_judge(store, _config(server), ["unbacked_claim"])
+    assert again.runs == 4 and sum(again.accepted.values()) == 0
+    judged = store.con.execute(
+        "SELECT run_id FROM detect_runs WHERE detector = 'judge:unbacked_claim' ORDER BY 1"
+    ).fetchall()
+    assert judged == [("r-claim",), ("r-fenced",)]
+    assert store.con.execute("SELECT count(*) FROM judge_verdicts").fetchone() == (6,)
 
 
 def test_http_errors_and_timeouts_are_retried_then_left_for_next_time(

@@ -46,7 +46,7 @@ def mark_empty(store: Store, traces: list[Trace], marks: list[str]) -> None:
 
 def store_batch(store: Store, rows: list[JudgeVerdict], found: list[Finding], model: str) -> None:
     """Write a batch of verdicts and the findings they made: both replace those of the
-    same (run, mode); a (run, mode) is marked judged unless its request failed."""
+    same (run, mode); a (run, mode) is marked judged only when its answer was accepted."""
     now = datetime.now(UTC).replace(tzinfo=None)
     if not rows:
         return
@@ -67,30 +67,33 @@ def store_batch(store: Store, rows: list[JudgeVerdict], found: list[Finding], mo
     )
     con = store.con
     con.register("_judge_batch", keys)
-    answered = "(SELECT project, run_id, mode FROM _judge_batch WHERE status <> 'error')"
+    answered = "(SELECT project, run_id, mode FROM _judge_batch WHERE status = 'accepted')"
     try:
-        # Answered (run, mode)s replace what was there; a failed request replaces only
-        # an earlier failure, never an answer got before.
+        # An accepted answer replaces what was there. A rejected answer or a failed
+        # request replaces only an earlier rejection or failure, never an answer
+        # accepted before, and leaves its run and mode unjudged: a transcript built to
+        # make the judge's answer fail the checks must not pass for a clean run.
         con.execute(
             f"DELETE FROM findings WHERE detector = ? AND (project, run_id, mode) IN {answered}",
             [NAME],
         )
         con.execute(f"DELETE FROM judge_verdicts WHERE (project, run_id, mode) IN {answered}")
         con.execute(
-            "DELETE FROM judge_verdicts WHERE status = 'error' AND (project, run_id, mode) IN "
-            "(SELECT project, run_id, mode FROM _judge_batch)"
+            "DELETE FROM judge_verdicts WHERE status <> 'accepted' AND (project, run_id, mode) "
+            "IN (SELECT project, run_id, mode FROM _judge_batch)"
         )
         con.execute(
             "DELETE FROM detect_runs WHERE (project, run_id, detector) IN "
-            f"(SELECT project, run_id, '{NAME}:' || mode FROM _judge_batch WHERE status <> 'error')"
+            f"(SELECT project, run_id, '{NAME}:' || mode FROM _judge_batch "
+            "WHERE status = 'accepted')"
         )
         if found:
             store.write_records(found)
         con.execute("INSERT OR IGNORE INTO judge_verdicts SELECT * FROM _judge_batch")
         con.execute(
             f"INSERT INTO detect_runs SELECT b.project, b.run_id, '{NAME}:' || b.mode, "
-            "b.judged_at, CASE WHEN b.status = 'accepted' AND b.label = 'present' THEN 1 "
-            "ELSE 0 END FROM _judge_batch b WHERE b.status <> 'error'"
+            "b.judged_at, CASE WHEN b.label = 'present' THEN 1 ELSE 0 END "
+            "FROM _judge_batch b WHERE b.status = 'accepted'"
         )
     finally:
         con.unregister("_judge_batch")
