@@ -26,6 +26,7 @@ REASONS: Final = (
     "schema",
     "no_cited_step",
     "no_such_step",
+    "step_not_shown",
     "copied_from_transcript",
 )
 #: An explanation this long or longer that occurs word for word in the transcript

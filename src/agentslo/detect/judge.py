@@ -21,6 +21,7 @@ the rest. Bookkeeping in ``detect_runs`` uses the detector name ``judge:<mode>``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,11 +100,19 @@ class JudgeConfig:
 
 
 def _texts(trace: Trace) -> str:
-    """Every text of the run, unclipped: what an explanation must not be copied from."""
+    """Every text of the run the transcript shows, unclipped: what an explanation must
+    not be copied from (names, tools and error types are the agent's to write too)."""
     parts = [trace.instruction]
     for span in trace.spans:
-        parts += [span.input_text or "", span.output_text or ""]
+        fields = (span.name, span.agent, span.tool, span.error_type)
+        parts += [span.input_text or "", span.output_text or "", *(f or "" for f in fields)]
     return "\n".join(parts)
+
+
+def _shown_steps(document: str) -> frozenset[int]:
+    """The steps a transcript shows (a long run's middle is left out)."""
+    steps = json.loads(document)["steps"]
+    return frozenset(s["step"] for s in steps if isinstance(s.get("step"), int))
 
 
 class Judge:
@@ -140,8 +149,16 @@ class Judge:
             return response
         return self.client.complete(body, attempts=self.config.attempts)
 
-    def ask(self, trace: Trace, mode: JudgeMode, document: str, texts: str) -> JudgeVerdict:
-        """The verdict on ``mode`` for ``trace`` (never raises for a bad answer)."""
+    def ask(
+        self,
+        trace: Trace,
+        mode: JudgeMode,
+        document: str,
+        texts: str,
+        shown: frozenset[int] | None = None,
+    ) -> JudgeVerdict:
+        """The verdict on ``mode`` for ``trace`` (never raises for a bad answer); a
+        verdict citing a step the transcript left out (not in ``shown``) is rejected."""
         base = (trace.project, trace.run_id, mode.name)
         try:
             response = self._complete(messages(trace, mode, document))
@@ -153,6 +170,11 @@ class Judge:
         tokens = _tokens(response)
         try:
             verdict = parse_answer(content, len(trace.spans), texts)
+            cited = verdict.cited_step
+            if shown is not None and cited is not None and cited not in shown:
+                raise RejectedAnswerError(
+                    "step_not_shown", f"cites step {cited}, which the transcript left out"
+                )
         except RejectedAnswerError as exc:
             return JudgeVerdict(
                 *base,
@@ -175,7 +197,8 @@ class Judge:
     def judge(self, trace: Trace, modes: Iterable[JudgeMode]) -> list[JudgeVerdict]:
         """Verdicts on each of ``modes`` for ``trace``."""
         document, texts = transcript(trace), _texts(trace)
-        return [self.ask(trace, mode, document, texts) for mode in modes]
+        shown = _shown_steps(document)
+        return [self.ask(trace, mode, document, texts, shown) for mode in modes]
 
     def finding(self, trace: Trace, verdict: JudgeVerdict) -> Finding | None:
         """The finding an accepted ``present`` verdict makes (None for any other)."""
