@@ -4,8 +4,8 @@ Per metric the answer is one of
 
 - ``regressed``: the candidate is worse than the baseline (the always-valid
   interval excludes "no change" on the bad side) — stop the rollout;
-- ``safe``: the candidate is no worse than the margin (the interval lies wholly
-  on the good side of the margin) and each arm has at least
+- ``safe``: the candidate is no worse than the margin (the always-valid evidence
+  has excluded a loss beyond the margin, at some look so far) and each arm has at least
   ``MIN_RUNS_FOR_SAFE`` runs with data — ship;
 - ``continue``: neither yet.
 
