@@ -62,6 +62,27 @@ def test_worker_processes_are_gone_after_the_run(run: Run) -> None:
     assert _worker_children() == []
 
 
+def _sleepers(seconds: str) -> list[str]:
+    """Processes running ``sleep SECONDS`` (the agents' children in the test below)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+        except OSError:
+            continue
+        if cmd.split(b"\0")[:2] == [b"sleep", seconds.encode()]:
+            found.append(proc.name)
+    return found
+
+
+@pytest.mark.parametrize("agent", ["leaves_a_child", "leaves_a_child_and_exits"])
+def test_processes_an_agent_started_are_gone_after_the_run(run: Run, agent: str) -> None:
+    # a duration no other test uses, so that only this agent's child matches
+    seconds = f"{7700 + os.getpid() % 1000}.{len(agent)}"
+    run(agent, "refund-damage-1", options={"sleep_s": seconds})
+    assert _sleepers(seconds) == []
+
+
 def test_the_cli_harness_makes_itself_non_dumpable() -> None:
     import subprocess
     import sys

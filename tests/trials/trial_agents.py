@@ -259,3 +259,22 @@ def sandbox_prober(instruction: str, tools: ToolClient) -> str:
     except OSError as exc:
         found["signal_harness"] = exc.strerror
     return json.dumps(found)
+
+
+def _start_sleeper(tools: ToolClient) -> None:
+    import subprocess
+
+    subprocess.Popen(["sleep", str(tools.options["sleep_s"])])
+
+
+def leaves_a_child(instruction: str, tools: ToolClient) -> str:
+    """Starts a long-running process and returns without waiting for it."""
+    _start_sleeper(tools)
+    return "done"
+
+
+def leaves_a_child_and_exits(instruction: str, tools: ToolClient) -> str:
+    """Starts a long-running process, then ends its own worker abruptly."""
+    _start_sleeper(tools)
+    sys.stdout.flush()
+    os._exit(0)

@@ -139,24 +139,39 @@ class Worker:
         return self.proc.returncode is None
 
     def kill(self) -> None:
-        """Kill the worker and everything it started (its whole session)."""
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        """Kill the worker and everything it started (its whole session).
+
+        The session is killed even when the worker itself has already exited: what
+        the agent started (a browser, a ``sleep``) stays in the worker's process
+        group and would otherwise outlive the trial. A process-group id is not
+        reused while any member of the group is alive, so this cannot hit an
+        unrelated process; an empty group is simply gone.
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     async def close(self) -> None:
+        """Stop the worker (asking first: closing its stdin ends it cleanly), kill its
+        whole session, release the subprocess transport and remove its directory."""
         if self.proc.stdin is not None and self.alive:
             with contextlib.suppress(Exception):
                 self.proc.stdin.close()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 2.0)
-            except TimeoutError:
-                self.kill()
         self.kill()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.proc.wait(), 5.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._drain, 1.0)
+        if not self._drain.done():
+            self._drain.cancel()
+            with contextlib.suppress(BaseException):
+                await self._drain
+        # asyncio.subprocess.Process has no public close(); an unclosed transport is
+        # closed at garbage collection, by then often on a closed event loop.
+        transport = getattr(self.proc, "_transport", None)
+        if transport is not None:
+            transport.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
 
