@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def test_processes_an_agent_started_are_gone_after_the_run(run: Run, agent: str)
     # a duration no other test uses, so that only this agent's child matches
     seconds = f"{7700 + os.getpid() % 1000}.{len(agent)}"
     run(agent, "refund-damage-1", options={"sleep_s": seconds})
+    # SIGKILL is delivered asynchronously: give a killed process a moment to go
+    for _ in range(50):
+        if not _sleepers(seconds):
+            break
+        time.sleep(0.05)
     assert _sleepers(seconds) == []
 
 

@@ -59,6 +59,13 @@ class Worker:
         output_cap: int,
         hidden: Sequence[str] = (),
     ) -> Worker:
+        """Start a worker and wait for its ``ready`` message.
+
+        A start that fails in any way (the interpreter cannot be run, the worker
+        says something else, breaks the protocol, takes longer than
+        ``START_TIMEOUT_S`` or the caller is cancelled) kills what was started and
+        removes its directory before the error propagates.
+        """
         home = tempfile.mkdtemp(prefix="agentslo-agent-")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -67,28 +74,43 @@ class Worker:
             "TMPDIR": home,
         }
         env.update({k: os.environ[k] for k in pass_env if k in os.environ})
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            "-m",
-            "agentslo.agents._worker",
-            *(arg for path in hidden for arg in ("--hide", str(path))),
-            cwd=home,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=MAX_MESSAGE_BYTES + 2,
-        )
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-m",
+                "agentslo.agents._worker",
+                *(arg for path in hidden for arg in ("--hide", str(path))),
+                cwd=home,
+                env=env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                limit=MAX_MESSAGE_BYTES + 2,
+            )
+        except BaseException:
+            shutil.rmtree(home, ignore_errors=True)
+            raise
         worker = cls(proc, home, output_cap)
-        worker.sys_path = list(sys_path)
-        hello = await worker.receive(START_TIMEOUT_S)
-        if hello is None or hello.get("t") != "ready":
+        try:
+            worker.sys_path = list(sys_path)
+            hello = await worker.receive(START_TIMEOUT_S)
+            if hello is None or hello.get("t") != "ready":
+                worker.kill()
+                await worker.close()
+                raise RuntimeError(
+                    f"agent worker ({sys.executable} -I -m agentslo.agents._worker) did not "
+                    f"start: it sent {hello!r} instead of its ready message; its output: "
+                    f"{bytes(worker.output_head)!r}; check that this interpreter can import "
+                    "agentslo"
+                )
+            found = hello.get("confinement")
+            worker.confinement = dict(found) if isinstance(found, dict) else {}
+        except BaseException:
             worker.kill()
-            raise RuntimeError(f"agent worker did not start: {bytes(worker.output_head)!r}")
-        found = hello.get("confinement")
-        worker.confinement = dict(found) if isinstance(found, dict) else {}
+            await worker.close()
+            raise
         return worker
 
     sys_path: list[str]
