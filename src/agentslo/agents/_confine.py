@@ -24,7 +24,6 @@ audit's protected-file check then shows (see docs/audit.md).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import struct
@@ -97,7 +96,8 @@ def read_rules(hidden: Sequence[str]) -> list[tuple[str, int]]:
     and the hidden file itself. Entries created after the worker started in those
     directories are not readable, which is the safe side.
     """
-    targets = {Path(h).resolve() for h in hidden}
+    # a hidden path that cannot be resolved stays hidden under its own (normalised) name
+    targets = {_resolved(Path(h)) or Path(os.path.abspath(h)) for h in hidden}  # noqa: PTH100
     if not targets:
         return [("/", _READ)]
     on_the_way = {parent for t in targets for parent in t.parents}
@@ -114,8 +114,9 @@ def read_rules(hidden: Sequence[str]) -> list[tuple[str, int]]:
                 continue
             if entry.is_symlink():
                 # A rule follows the link: never grant one that leads to a hidden file.
-                real = entry.resolve()
-                if any(t == real or t.is_relative_to(real) for t in targets):
+                # One that cannot be resolved (a loop) leads nowhere: it gets no rule.
+                real = _resolved(entry)
+                if real is None or any(t == real or t.is_relative_to(real) for t in targets):
                     continue
                 rules.append((str(entry), _READ))
             elif entry in on_the_way:
@@ -125,6 +126,18 @@ def read_rules(hidden: Sequence[str]) -> list[tuple[str, int]]:
 
     visit(Path("/"))
     return rules
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with every symlink followed; None for a symlink loop or an unreadable step.
+
+    (Before Python 3.13 ``Path.resolve`` raises RuntimeError on a loop; uncaught,
+    that would stop the worker before it could start.)
+    """
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _landlock(libc: Any, writable: Sequence[str], hidden: Sequence[str]) -> dict[str, Any]:
@@ -194,11 +207,19 @@ def confine(writable: Sequence[str], hidden: Sequence[str] = ()) -> dict[str, An
     if not sys.platform.startswith("linux"):
         report["landlock"] = 0
         return report
-    libc = _libc()
-    with contextlib.suppress(OSError, AttributeError):
+    # Any failure is reported, not raised: a worker that dies here fails every trial
+    # as a harness error, while an unconfined one is visible in the run's record.
+    try:
+        libc = _libc()
+    except Exception as exc:
+        report.update({"landlock": 0, "error": repr(exc)})
+        return report
+    try:
         report["capabilities_dropped"] = _drop_capabilities(libc)
+    except Exception as exc:
+        report.update({"capabilities_dropped": False, "capabilities_error": repr(exc)})
     try:
         report.update(_landlock(libc, writable, hidden))
-    except (OSError, AttributeError) as exc:
+    except Exception as exc:
         report.update({"landlock": 0, "error": repr(exc)})
     return report
