@@ -59,6 +59,9 @@ def test_trial_run_prints_the_summary_tables(tmp_path: Path) -> None:
         (["opsdesk", "--agent", "x:y", "--faults", "gremlins"], "unknown fault 'gremlins'"),
         (["opsdesk", "--agent", "x:y", "--tasks", "zzz"], "matches no task"),
         (["opsdesk"], "--agent module:attribute"),
+        (["opsdesk", "--agent", "x:y", "--pass-env", "A=b"], "not an environment variable"),
+        (["opsdesk", "--agent", "x:y", "--pass-env", "HOME"], "get their own HOME"),
+        (["opsdesk", "--agent", "x:y", "--pass-env", "AGENTSLO_DB"], "store path"),
     ],
 )
 def test_bad_arguments_exit_2_with_the_reason(
@@ -67,6 +70,27 @@ def test_bad_arguments_exit_2_with_the_reason(
     result = CliRunner().invoke(app, ["trial", "run", *args, "--db", str(tmp_path / "t.duckdb")])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_pass_env_gives_agents_the_listed_variables_and_no_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "listed")
+    monkeypatch.setenv("HARNESS_SECRET", "not listed")
+    db = tmp_path / "t.duckdb"
+    args = ["trial", "run", "opsdesk", "--agent", "trials.trial_agents:nosy", "--k", "1"]
+    args += ["--tasks", "refund-damage-1", "--db", str(db), "--json"]
+    args += ["--pass-env", "HTTPS_PROXY", "--pass-env", "ANTHROPIC_API_KEY"]
+    args += ["--pass-env", "NOT_SET_ANYWHERE"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    assert "--pass-env NOT_SET_ANYWHERE: not set" in result.stderr
+    with open_store(db, read_only=True) as store:
+        texts = [r["output_text"] for r in store.table("spans").to_pyarrow().to_pylist()]
+    (seen,) = [json.loads(t) for t in texts if t and t.startswith("{")]
+    assert {"HTTPS_PROXY", "ANTHROPIC_API_KEY"} <= set(seen["env"])
+    assert "HARNESS_SECRET" not in seen["env"] and "NOT_SET_ANYWHERE" not in seen["env"]
 
 
 def test_trial_list() -> None:

@@ -8,6 +8,7 @@ spans and a ``verified`` outcome, so ``agentslo report`` reads trials unchanged.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,7 +41,7 @@ from agentslo.trials import (
     select_tasks,
     summarize,
 )
-from agentslo.trials.pool import protect_harness
+from agentslo.trials.pool import DEFAULT_PASS_ENV, check_pass_env, protect_harness
 
 __all__ = ["app", "hidden_store_files", "store_world_key"]
 
@@ -134,6 +135,15 @@ def run(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Agent name in the store.")] = None,
     version: Annotated[str | None, typer.Option(help="Agent version in the store.")] = None,
+    pass_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pass-env",
+            metavar="NAME",
+            help="Also give agents this environment variable when set (repeatable; "
+            "OPENAI_API_KEY and OPENAI_BASE_URL always are).",
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -142,6 +152,9 @@ def run(
         raise UserError(
             "give the agent as --agent module:attribute, or --model for the OpenAI loop"
         )
+    passed_env = check_pass_env((*DEFAULT_PASS_ENV, *(pass_env or ())))
+    for unset in sorted(set(pass_env or ()) - set(os.environ)):
+        err_console.print(f"--pass-env {unset}: not set in this environment, agents get none")
     ref = agent or OPENAI_AGENT
     chosen = _tasks(suite, tasks)
     profiles = parse_profiles(faults)
@@ -160,6 +173,7 @@ def run(
             timeout_s=timeout, max_steps=max_steps, max_tokens=max_tokens, max_cost_usd=max_cost
         ),
         concurrency=concurrency,
+        pass_env=passed_env,
     )
     with open_db(db) as store:
         runner.world_key = store_world_key(store)

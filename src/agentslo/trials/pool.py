@@ -18,22 +18,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from agentslo.agents.protocol import MAX_MESSAGE_BYTES, ProtocolError, decode, encode
 
-__all__ = ["DEFAULT_PASS_ENV", "Worker", "WorkerPool", "protect_harness"]
+__all__ = ["DEFAULT_PASS_ENV", "Worker", "WorkerPool", "check_pass_env", "protect_harness"]
 
 #: Environment variables passed to agent processes when set (model credentials).
 DEFAULT_PASS_ENV: Final = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+#: Variables the worker's environment sets itself; passing them would undo that.
+_WORKER_ENV: Final = ("PATH", "LANG", "HOME", "TMPDIR")
+_ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEEP_OUTPUT: Final = 2000
 START_TIMEOUT_S: Final = 60.0
+
+
+def check_pass_env(names: Iterable[str]) -> tuple[str, ...]:
+    """The environment variable ``names`` to pass to agent processes, checked.
+
+    Only names are passed, never values: each is copied from the harness's
+    environment when set there. Refused, with the reason: anything that is not a
+    variable name (``NAME=value`` included), the variables the worker sets itself
+    (its private ``HOME``/``TMPDIR``, ``PATH``, ``LANG``) and ``AGENTSLO_*`` (the
+    harness's own settings; ``AGENTSLO_DB`` is the store path agents must not learn).
+    Duplicates are dropped, order kept.
+    """
+    checked: list[str] = []
+    for name in names:
+        if not _ENV_NAME.fullmatch(name):
+            raise ValueError(
+                f"--pass-env {name!r} is not an environment variable name: give the name "
+                "alone (--pass-env HTTPS_PROXY); its value is taken from this environment"
+            )
+        if name in _WORKER_ENV:
+            raise ValueError(
+                f"--pass-env {name}: agent processes get their own {name} (a private "
+                "HOME/TMPDIR, the harness's PATH, LANG=C.UTF-8); drop it"
+            )
+        if name.upper().startswith("AGENTSLO_"):
+            raise ValueError(
+                f"--pass-env {name}: AGENTSLO_* variables configure the harness (AGENTSLO_DB "
+                "is the store path, which agents must not learn); drop it"
+            )
+        if name not in checked:
+            checked.append(name)
+    return tuple(checked)
 
 
 class Worker:
@@ -213,7 +249,7 @@ class WorkerPool:
         #: Files agent processes may not read (the store), see agentslo.agents._confine.
         self.hidden = tuple(hidden)
         self.sys_path = list(sys_path if sys_path is not None else _default_sys_path())
-        self.pass_env = tuple(pass_env)
+        self.pass_env = check_pass_env(pass_env)
         self.output_cap = output_cap
         self._idle: list[Worker] = []
         self._all: set[Worker] = set()

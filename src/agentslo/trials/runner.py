@@ -31,7 +31,7 @@ from agentslo.agents.protocol import ProtocolError
 from agentslo.model import Outcome, Run, Span, Status
 from agentslo.trials.env import ToolReply
 from agentslo.trials.faults import FaultProfile, Injection, Injector
-from agentslo.trials.pool import DEFAULT_PASS_ENV, Worker, WorkerPool
+from agentslo.trials.pool import DEFAULT_PASS_ENV, Worker, WorkerPool, check_pass_env
 from agentslo.trials.task import Check, Episode, Task, Verdict
 
 __all__ = [
@@ -195,7 +195,8 @@ class TrialRunner:
             self.options["model"] = model
         self.budget = budget or Budget()
         self.concurrency = concurrency
-        self.pass_env = tuple(pass_env)
+        #: Environment variables copied to agent processes when set (see check_pass_env).
+        self.pass_env = check_pass_env(pass_env)
         self.sys_path = sys_path
         self.batch_id = batch_id or uuid.uuid4().hex[:12]
         #: Mixed into every world seed and never sent to the agent, so an agent that
