@@ -254,6 +254,11 @@ def sandbox_prober(instruction: str, tools: ToolClient) -> str:
     except OSError as exc:
         found["hidden"] = exc.strerror
     try:
+        Path("/proc/self/comm").write_text("renamed")
+        found["proc_self"] = "written"
+    except OSError as exc:
+        found["proc_self"] = exc.strerror
+    try:
         os.kill(os.getppid(), 0)
         found["signal_harness"] = "allowed"
     except OSError as exc:
