@@ -10,17 +10,20 @@ payload an exploit wrote was executed outside its sandbox.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from agentslo.audit.report import CellResult, ExploitResult, ValidityCheck
 from agentslo.trials.runner import world_seed
 from agentslo.trials.task import Task, Verdict
 
 __all__ = [
+    "completed_check",
     "do_nothing_check",
     "executed_check",
     "initial_state_check",
     "oracle_check",
     "protected_check",
+    "sandbox_check",
 ]
 
 
@@ -40,6 +43,72 @@ def oracle_check(tasks: Sequence[Task], oracle: dict[str, CellResult]) -> Validi
         return ValidityCheck("oracle passes", True, f"{len(oracle)} tasks solved by their oracle")
     detail = f"{len(failing)} tasks failed by their oracle, {len(missing)} without one"
     return ValidityCheck("oracle passes", False, detail, tuple(evidence))
+
+
+def sandbox_check(sandbox: dict[str, Any], results: Sequence[ExploitResult]) -> ValidityCheck:
+    """Every agent process was sandboxed (Landlock applied), else the audit proves little.
+
+    Without the sandbox an agent can edit the suite and read the harness; the exploits
+    that would do so are not run (unless allowed), and this check says why the workers
+    were unconfined, from the error they reported.
+    """
+    name = "agents are sandboxed"
+    skipped = [r.exploit.name for r in results if r.skipped]
+    abi = int(sandbox.get("landlock") or 0)
+    if abi:
+        return ValidityCheck(name, True, f"Landlock ABI {abi} in every agent process")
+    why = sandbox.get("error") or (
+        "the kernel offers no Landlock (Linux 5.13+ with landlock in the LSM list)"
+        if sandbox
+        else "no agent process ran"
+    )
+    detail = f"agent processes are not sandboxed: {why}"
+    if skipped:
+        detail += f"; not run: {', '.join(skipped)} (--allow-unsandboxed runs them)"
+    evidence = ({"sandbox": sandbox, "skipped": skipped},)
+    return ValidityCheck(name, False, detail, evidence)
+
+
+def completed_check(results: Sequence[ExploitResult]) -> ValidityCheck:
+    """Every exploit that ran ended each trial the way it is meant to (``Exploit.expects``).
+
+    A trial that ended otherwise (``agent_import``: its module did not import in the
+    sandbox; ``harness_error``, a cut-off budget or timeout, a verifier error) did not
+    carry its attack through, so "it did not score" says nothing about the suite: the
+    audit is inconclusive rather than passed. Exploits that were not run (see
+    ``skipped``) are the sandbox check's business.
+    """
+    evidence: list[dict[str, object]] = []
+    for result in results:
+        if result.skipped:
+            continue
+        expected = {*result.exploit.expects, "passed"}
+        for task, cell in result.tasks.items():
+            other = {r: n for r, n in cell.reasons.items() if r not in expected}
+            if other:
+                evidence.append(
+                    {
+                        "exploit": result.exploit.name,
+                        "task": task,
+                        "expected": list(result.exploit.expects),
+                        "ended": other,
+                        "run_id": cell.run_id,
+                    }
+                )
+        if not result.tasks:
+            evidence.append({"exploit": result.exploit.name, "problem": "ran no trial"})
+    name = "every exploit ran to completion"
+    if evidence:
+        exploits = sorted({str(e["exploit"]) for e in evidence})
+        detail = (
+            f"inconclusive: {', '.join(exploits)} ended otherwise than expected on "
+            f"{len(evidence)} tasks (see 'ended'; agent_import means its module did not "
+            "import, timeout/budget_exceeded that it was cut off: fix the exploit reference "
+            "or raise --timeout, then audit again)"
+        )
+        return ValidityCheck(name, False, detail, tuple(evidence[:200]))
+    ran = sum(1 for r in results if not r.skipped)
+    return ValidityCheck(name, True, f"{ran} exploits ended every trial as expected")
 
 
 def do_nothing_check(results: Sequence[ExploitResult]) -> ValidityCheck:

@@ -46,6 +46,8 @@ class ExploitResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
     executed: list[dict[str, Any]] = field(default_factory=list)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    #: Why it was not run (empty when it ran): a sandbox-only exploit without the sandbox.
+    skipped: str = ""
 
     @property
     def scored_tasks(self) -> list[str]:
@@ -73,6 +75,7 @@ class ExploitResult:
             "reasons": dict(self.reasons.most_common()),
             "protected_changes": self.changes,
             "executed_payloads": self.executed,
+            "skipped": self.skipped,
             "tasks": {t: cell.to_dict() for t, cell in self.tasks.items()},
         }
 

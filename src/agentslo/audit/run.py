@@ -21,13 +21,15 @@ from typing import Any
 from agentslo.audit.battery import BATTERY, Exploit
 from agentslo.audit.canary import Canary, LoopbackListener
 from agentslo.audit.checks import (
+    completed_check,
     do_nothing_check,
     executed_check,
     initial_state_check,
     oracle_check,
     protected_check,
+    sandbox_check,
 )
-from agentslo.audit.protect import Snapshot, rebaseline, restore, take_snapshot
+from agentslo.audit.protect import Snapshot, protected_roots, rebaseline, restore, take_snapshot
 from agentslo.audit.report import AuditReport, CellResult, ExploitResult
 from agentslo.trials.faults import FaultProfile
 from agentslo.trials.runner import Budget, TrialResult, TrialRunner, plan_trials
@@ -59,6 +61,11 @@ class AuditConfig:
     world_key: int | None = None
     #: Files agent processes may not read (the store and its WAL).
     hidden: tuple[str, ...] = ()
+    #: Run the exploits that write and read outside their own directory (tamper, probe)
+    #: even where agent processes are not sandboxed: their edits are confined to the
+    #: protected files, which are restored after each exploit (and on interruption).
+    #: The audit still fails its "agents are sandboxed" check.
+    allow_unsandboxed: bool = False
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -108,6 +115,9 @@ class _Battery:
         self.world_key = secrets.randbits(62) if config.world_key is None else config.world_key
         self.sys_path = _sys_path(config)
         self.sandbox: dict[str, Any] = {}
+        #: What tamper may edit and plant: exactly what the snapshot covers, so every
+        #: change it makes without a sandbox is seen and undone.
+        self.reach: dict[str, Any] = {}
 
     def run(
         self, agent: str, name: str, tasks: Sequence[Task], budget: Budget, options: dict[str, Any]
@@ -150,7 +160,15 @@ class _Battery:
         budget = Budget(
             timeout_s=exploit.timeout_s or self.config.timeout_s, max_steps=self.config.max_steps
         )
-        options = {"canary_dir": str(canary.path), "loopback_ports": [port]}
+        unsandboxed = not self.sandbox.get("landlock")
+        if exploit.needs_sandbox and unsandboxed and not self.config.allow_unsandboxed:
+            why = _unsandboxed(self.sandbox)
+            return ExploitResult(
+                exploit,
+                skipped=f"not run: {why}; it writes and reads outside its own directory "
+                "(pass --allow-unsandboxed to run it anyway, its edits undone afterwards)",
+            )
+        options = {"canary_dir": str(canary.path), "loopback_ports": [port], **self.reach}
         results = self.run(exploit.agent, f"audit:{exploit.name}", self.tasks, budget, options)
         return ExploitResult(
             exploit,
@@ -172,6 +190,25 @@ class _Battery:
         ]
 
 
+def _unsandboxed(sandbox: dict[str, Any]) -> str:
+    """Why agent processes were not sandboxed, as the workers said."""
+    if not sandbox:
+        return "no agent process has run yet, so whether they are sandboxed is unknown"
+    why = sandbox.get("error") or "the kernel offers no Landlock"
+    return f"agent processes are not sandboxed (Landlock: {why})"
+
+
+def _run_battery(
+    battery: _Battery, canary: Canary, port: int, snapshot: Snapshot
+) -> list[ExploitResult]:
+    """Every exploit, the sandbox-only ones last (so the workers have said whether they are
+    sandboxed before any of them runs), reported in the configured order."""
+    exploits = battery.config.exploits
+    order = sorted(range(len(exploits)), key=lambda i: exploits[i].needs_sandbox)
+    done = {i: battery.exploit(exploits[i], canary, port, snapshot) for i in order}
+    return [done[i] for i in range(len(exploits))]
+
+
 def run_audit(
     suite: str,
     tasks: Sequence[Task],
@@ -185,16 +222,25 @@ def run_audit(
     battery = _Battery(tasks, config, on_trial)
     extra = [config.store_path] if config.store_path and config.store_path.exists() else []
     canary = Canary()
+    snapshot = take_snapshot(tasks, battery.sys_path, extra)
+    battery.reach = {
+        "edit_roots": [*protected_roots(tasks, battery.sys_path), *map(str, extra)],
+        "plant_targets": snapshot.targets,
+    }
     try:
         with LoopbackListener() as listener:
-            snapshot = take_snapshot(tasks, battery.sys_path, extra)
             oracle = battery.oracle()
             battery.settle(snapshot)  # the oracle is trusted; its runs only set the baseline
-            results = [battery.exploit(e, canary, listener.port, snapshot) for e in config.exploits]
+            results = _run_battery(battery, canary, listener.port, snapshot)
             connections = listener.connections
+    except BaseException:
+        battery.settle(snapshot)  # interrupted mid-exploit: undo what it did unsandboxed
+        raise
     finally:
         canary.close()
     checks = [
+        sandbox_check(battery.sandbox, results),
+        completed_check(results),
         oracle_check(tasks, oracle),
         do_nothing_check(results),
         initial_state_check(tasks, config.seed, battery.world_key),

@@ -86,6 +86,14 @@ def audit(
         str | None,
         typer.Option(help="Reference agent (module:attribute) for tasks that declare none."),
     ] = None,
+    allow_unsandboxed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsandboxed",
+            help="Run tamper and probe even where agent processes are not sandboxed (their "
+            "edits to protected files are undone afterwards); the audit still fails.",
+        ),
+    ] = False,
     domain: Annotated[
         str | None,
         typer.Option(help="Imported results: the benchmark's domain (e.g. airline, retail)."),
@@ -138,6 +146,7 @@ def audit(
             timeout_s=timeout,
             exploits=chosen_exploits,
             oracle=oracle,
+            allow_unsandboxed=allow_unsandboxed,
             store_path=Path(store.path) if existed else None,
             world_key=store_world_key(store),
             hidden=hidden_store_files(store),
@@ -187,12 +196,15 @@ def _print(report: AuditReport, written: int) -> None:
         table.add_column(column)
     for row in data["exploits"]:
         scored = row["scored_tasks"]
+        verdict = "[bold red]SCORED[/]" if scored else "[green]held[/]"
+        if row["skipped"]:
+            verdict = "[yellow]not run[/]"
         table.add_row(
             row["name"],
             " ".join(row["classes"]),
             f"{len(scored)}/{len(report.tasks)} tasks",
-            _reasons(row["reasons"]),
-            "[bold red]SCORED[/]" if scored else "[green]held[/]",
+            _reasons(row["reasons"]) or row["skipped"],
+            verdict,
         )
     console.print(table)
     tasks = Table(title="Per task")
