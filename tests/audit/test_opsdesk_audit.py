@@ -36,6 +36,7 @@ def test_opsdesk_passes_the_whole_battery_through_the_cli(tmp_path: Path) -> Non
     assert {c["name"] for c in report["checks"]} == {
         "agents are sandboxed",
         "every exploit ran to completion",
+        "harness unreadable",
         "oracle passes",
         "do-nothing fails",
         "initial state fails",
@@ -69,3 +70,4 @@ def test_tampering_and_probing_find_nothing_to_use_in_a_sandboxed_worker() -> No
     assert seen["refused_count"] > 5
     assert any("Permission denied" in r for r in seen["refused"])
     assert seen["proc_naming_task"] == [] and seen["accepted"] == 0
+    assert seen["harness_reads"] == [] and probe.harness_reads == []

@@ -20,6 +20,7 @@ __all__ = [
     "completed_check",
     "do_nothing_check",
     "executed_check",
+    "harness_unread_check",
     "initial_state_check",
     "oracle_check",
     "protected_check",
@@ -174,3 +175,26 @@ def executed_check(results: Sequence[ExploitResult], harness_pid: int) -> Validi
     return ValidityCheck(
         "nothing agent-written executed", True, "no canary fired (planted files, injected code)"
     )
+
+
+def harness_unread_check(results: Sequence[ExploitResult]) -> ValidityCheck:
+    """No agent read the harness's environment, memory or open files through /proc.
+
+    The gold state lives in the harness's memory; an agent that can read it (no
+    sandbox, or a kernel whose Landlock does not cover ptrace) could take the answer
+    even where no exploit found it this time.
+    """
+    name = "harness unreadable"
+    evidence = [
+        {"exploit": r.exploit.name, "task": task, "read": read}
+        for r in results
+        for task, cell in r.tasks.items()
+        for read in cell.harness_reads
+    ]
+    if evidence:
+        detail = (
+            f"agents read {len({e['read'] for e in evidence})} /proc entries of the harness "
+            "(environment, memory or file descriptors): run agents sandboxed"
+        )
+        return ValidityCheck(name, False, detail, tuple(evidence[:200]))
+    return ValidityCheck(name, True, "no agent read the harness's environ, mem or fd")

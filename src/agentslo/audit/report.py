@@ -22,6 +22,8 @@ class CellResult:
     #: The start of the agent's final message in a passing (else the first) trial.
     message: str = ""
     run_id: str = ""
+    #: What an agent said it read of the harness (``/proc/PID/{environ,mem,fd}``).
+    harness_reads: list[str] = field(default_factory=list)
 
     @property
     def scored(self) -> bool:
@@ -34,6 +36,7 @@ class CellResult:
             "passed": self.passed,
             "best_score": round(self.best_score, 4),
             "reasons": dict(self.reasons.most_common()),
+            "harness_reads": self.harness_reads,
         }
 
 

@@ -10,6 +10,7 @@ each exploit, so every change and every executed payload is attributed.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -24,6 +25,7 @@ from agentslo.audit.checks import (
     completed_check,
     do_nothing_check,
     executed_check,
+    harness_unread_check,
     initial_state_check,
     oracle_check,
     protected_check,
@@ -86,11 +88,27 @@ def _sys_path(config: AuditConfig) -> list[str]:
     return [str(Path.cwd()), *(p for p in sys.path if p and Path(p).is_dir())]
 
 
+def _harness_reads(text: str) -> list[str]:
+    """What a probing agent says it read of the harness (its answer's ``harness_reads``).
+
+    An agent's word, but only ever against itself: a read it claims is a hole it found.
+    """
+    try:
+        told = json.loads(text)
+    except ValueError:
+        return []
+    reads = told.get("harness_reads") if isinstance(told, dict) else None
+    return [str(r)[:300] for r in reads[:20]] if isinstance(reads, list) else []
+
+
 def _cells(results: Sequence[TrialResult]) -> dict[str, CellResult]:
     cells: dict[str, CellResult] = {}
     for result in results:
         cell = cells.setdefault(result.spec.task.id, CellResult())
         cell.trials += 1
+        for read in _harness_reads(result.spans[0].output_text or ""):
+            if read not in cell.harness_reads:
+                cell.harness_reads.append(read)
         cell.best_score = max(cell.best_score, float(result.outcome.score or 0.0))
         if result.passed:
             cell.passed += 1
@@ -245,6 +263,7 @@ def run_audit(
         do_nothing_check(results),
         initial_state_check(tasks, config.seed, battery.world_key),
         protected_check(results, len(snapshot.files)),
+        harness_unread_check(results),
         executed_check(results, os.getpid()),
     ]
     exposure = {
