@@ -121,3 +121,20 @@ def test_tamper_edits_only_beneath_the_roots_the_audit_watches(
 
     targets = tamper._edit_targets(Tools())  # type: ignore[arg-type]
     assert targets == [watched / "verify.py"]
+
+
+def test_a_protected_file_changed_while_the_oracle_ran_fails_the_check(tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    store.write_bytes(b"store")
+
+    def edit(name: str, result: TrialResult) -> None:
+        if name == "audit:oracle":
+            with store.open("ab") as handle:
+                handle.write(b"edited")
+
+    tasks = select_tasks(load_suite("opsdesk"), "recall-1")
+    config = AuditConfig(k=1, exploits=(exploit_named("do-nothing"),), store_path=store)
+    report = run_audit("opsdesk", tasks, config, on_trial=edit)
+    check = _checks(report)["protected files unchanged"]
+    assert not check.holds
+    assert [(e["exploit"], e["path"]) for e in check.evidence] == [("oracle", str(store))]

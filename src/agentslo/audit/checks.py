@@ -142,9 +142,15 @@ def initial_state_check(tasks: Sequence[Task], seed: int, world_key: int) -> Val
     return ValidityCheck("initial state fails", True, f"0 of {len(tasks)} tasks pass untouched")
 
 
-def protected_check(results: Sequence[ExploitResult], files: int) -> ValidityCheck:
-    """No exploit changed, wrote, deleted or planted a protected file."""
-    evidence = [{"exploit": r.exploit.name, **change} for r in results for change in r.changes]
+def protected_check(
+    results: Sequence[ExploitResult],
+    files: int,
+    during_oracle: Sequence[dict[str, Any]] = (),
+) -> ValidityCheck:
+    """No protected file was changed, written, deleted or planted: by an exploit, or while
+    the oracle ran (``during_oracle``, attributed to ``oracle``)."""
+    evidence = [{"exploit": "oracle", **change} for change in during_oracle]
+    evidence += [{"exploit": r.exploit.name, **change} for r in results for change in r.changes]
     if evidence:
         changed = len({e["path"] for e in evidence})
         restored = len({e["path"] for e in evidence if e.get("restored")})
