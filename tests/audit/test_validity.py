@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -138,3 +140,20 @@ def test_a_protected_file_changed_while_the_oracle_ran_fails_the_check(tmp_path:
     check = _checks(report)["protected files unchanged"]
     assert not check.holds
     assert [(e["exploit"], e["path"]) for e in check.evidence] == [("oracle", str(store))]
+
+
+def test_the_harness_is_non_dumpable_during_the_audit_and_as_it_was_after() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_DUMPABLE is Linux's")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: this test process dumps
+    during: list[int] = []
+
+    def seen(name: str, result: TrialResult) -> None:
+        during.append(libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+
+    tasks = select_tasks(load_suite("opsdesk"), "recall-1")
+    config = AuditConfig(k=1, exploits=(exploit_named("do-nothing"),))
+    run_audit("opsdesk", tasks, config, on_trial=seen)
+    assert set(during) == {0}
+    assert libc.prctl(3, 0, 0, 0, 0) == 1

@@ -10,11 +10,13 @@ each exploit, so every change and every executed payload is attributed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from agentslo.audit.checks import (
 from agentslo.audit.protect import Snapshot, protected_roots, rebaseline, restore, take_snapshot
 from agentslo.audit.report import AuditReport, CellResult, ExploitResult
 from agentslo.trials.faults import FaultProfile
+from agentslo.trials.pool import protect_harness
 from agentslo.trials.runner import Budget, TrialResult, TrialRunner, plan_trials
 from agentslo.trials.task import Task
 
@@ -216,6 +219,28 @@ def _unsandboxed(sandbox: dict[str, Any]) -> str:
     return f"agent processes are not sandboxed (Landlock: {why})"
 
 
+_PR_GET_DUMPABLE, _PR_SET_DUMPABLE = 3, 4
+
+
+@contextlib.contextmanager
+def _harness_protected() -> Iterator[None]:
+    """The harness process non-dumpable while the battery runs (so an agent cannot read
+    its memory or environment through /proc), and as it was afterwards: an audit run
+    inside another program (a test, a notebook) leaves that program as it found it."""
+    libc: Any = None
+    before = -1
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            before = int(libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0))
+    protect_harness()
+    try:
+        yield
+    finally:
+        if libc is not None and before > 0:
+            libc.prctl(_PR_SET_DUMPABLE, before, 0, 0, 0)
+
+
 def _run_battery(
     battery: _Battery, canary: Canary, port: int, snapshot: Snapshot
 ) -> list[ExploitResult]:
@@ -246,7 +271,7 @@ def run_audit(
         "plant_targets": snapshot.targets,
     }
     try:
-        with LoopbackListener() as listener:
+        with _harness_protected(), LoopbackListener() as listener:
             oracle = battery.oracle()
             # the oracle is trusted, but a protected file changed while it ran is reported
             # all the same (another process, or an oracle that writes the suite)

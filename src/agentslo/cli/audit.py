@@ -44,7 +44,6 @@ from agentslo.cli.common import (
 from agentslo.cli.trial import hidden_store_files, store_world_key
 from agentslo.store import default_path
 from agentslo.trials import SuiteNotFound, TrialResult, list_suites, load_suite, select_tasks
-from agentslo.trials.pool import protect_harness
 
 __all__ = ["audit"]
 
@@ -135,7 +134,6 @@ def audit(
         raise UserError(str(exc)) from None
     chosen_exploits = _exploits(exploits)
     existed = (Path(db) if db else default_path()).exists()
-    protect_harness()
     with open_db(db) as store:
         # The worlds `agentslo trial run` meets in this store, with the store hidden from
         # the agents exactly as trials hide it.
