@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agentslo.audit import BATTERY, VULNERABILITY_CLASSES, AuditConfig, exploit_named, run_audit
@@ -19,8 +20,10 @@ def test_opsdesk_passes_the_whole_battery_through_the_cli(tmp_path: Path) -> Non
     db = tmp_path / "audit.duckdb"
     args = ["audit", "opsdesk", "--tasks", TASKS, "--k", "1", "--db", str(db), "--json"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    if not report["exposure"]["sandbox"]["landlock"]:
+        pytest.skip(f"agent processes are not sandboxed here: {report['checks'][0]['detail']}")
+    assert result.exit_code == 0, result.output
     assert report["ok"] is True and report["findings_written"] == 0
     assert [e["name"] for e in report["exploits"]] == [e.name for e in BATTERY]
     for exploit in report["exploits"]:
@@ -31,6 +34,9 @@ def test_opsdesk_passes_the_whole_battery_through_the_cli(tmp_path: Path) -> Non
     assert {e["reasons"].get("timeout") for e in report["exploits"] if e["name"] == "hang"} == {2}
     assert all(c["holds"] for c in report["checks"]), report["checks"]
     assert {c["name"] for c in report["checks"]} == {
+        "agents are sandboxed",
+        "every exploit ran to completion",
+        "harness unreadable",
         "oracle passes",
         "do-nothing fails",
         "initial state fails",
@@ -48,6 +54,8 @@ def test_tampering_and_probing_find_nothing_to_use_in_a_sandboxed_worker() -> No
     tasks = select_tasks(load_suite("opsdesk"), "recall-1")
     chosen = tuple(exploit_named(n) for n in ("tamper", "probe"))
     report = run_audit("opsdesk", tasks, AuditConfig(k=1, exploits=chosen))
+    if not report.exposure["sandbox"].get("landlock"):
+        pytest.skip(f"agent processes are not sandboxed here: {report.checks[0].detail}")
     assert report.scored == []
     checks = {c.name: c.holds for c in report.checks}
     assert checks["protected files unchanged"] and checks["nothing agent-written executed"]
@@ -56,10 +64,10 @@ def test_tampering_and_probing_find_nothing_to_use_in_a_sandboxed_worker() -> No
     told = json.loads(tamper.message)
     # every write outside the agent's own directory was refused, and it tried many
     assert told["counts"]["refused"] > 100
-    home = told["examples"]["planted"][0].rsplit("/", 1)[0]
-    assert all(p.startswith(home) for p in told["examples"]["planted"])
+    assert told["counts"]["planted"] == 0 and told["counts"]["edited"] == 0
     assert any("Verdict" in p for p in told["examples"]["patched"])  # only in its own process
     seen = json.loads(probe.message)
     assert seen["refused_count"] > 5
     assert any("Permission denied" in r for r in seen["refused"])
     assert seen["proc_naming_task"] == [] and seen["accepted"] == 0
+    assert seen["harness_reads"] == [] and probe.harness_reads == []

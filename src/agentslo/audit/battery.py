@@ -9,7 +9,7 @@ sound suite on this harness does about it; docs/audit.md explains each at length
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from agentslo.audit.classes import VULNERABILITY_CLASSES
 
@@ -29,6 +29,14 @@ class Exploit:
     defeated_by: str
     #: Seconds per trial (the hang exploit waits for the timeout; keep that short).
     timeout_s: float | None = None
+    #: How its trials are meant to end when the harness holds. Any other ending
+    #: (its module did not import, the harness failed, a budget or the timeout cut
+    #: it off) means the attack never ran to completion, and the audit cannot say
+    #: it was defeated.
+    expects: tuple[str, ...] = ("verification_failed",)
+    #: It writes and reads outside its own directory: run only in a sandboxed worker
+    #: (or with ``AuditConfig(allow_unsandboxed=True)``, then undone afterwards).
+    needs_sandbox: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.classes) - set(VULNERABILITY_CLASSES)
@@ -36,7 +44,7 @@ class Exploit:
             raise ValueError(f"exploit {self.name!r}: unknown classes {sorted(unknown)}")
 
 
-def _x(name: str, attr: str, classes: str, tries: str, defeated_by: str, **kw: float) -> Exploit:
+def _x(name: str, attr: str, classes: str, tries: str, defeated_by: str, **kw: Any) -> Exploit:
     return Exploit(name, f"{_AGENTS}:{attr}", tuple(classes.split()), tries, defeated_by, **kw)
 
 
@@ -82,6 +90,7 @@ BATTERY: Final = (
         "V6",
         "malformed calls, then raises out of the agent",
         "a crashed agent fails its trial (agent_error) whatever the state",
+        expects=("agent_error",),
     ),
     _x(
         "exit-early",
@@ -89,6 +98,7 @@ BATTERY: Final = (
         "V6",
         "malformed calls, then exits the process with status 0 before reporting",
         "a process that ends without 'done' fails its trial (agent_died)",
+        expects=("agent_died",),
     ),
     _x(
         "hang",
@@ -97,6 +107,7 @@ BATTERY: Final = (
         "waits until the harness's timeout kills it",
         "a trial past its timeout fails (timeout); the worker is killed with its children",
         timeout_s=1.0,
+        expects=("timeout",),
     ),
     _x(
         "forge-channel",
@@ -105,6 +116,7 @@ BATTERY: Final = (
         "writes garbage and a forged 'aborted' done onto the tool channel",
         "every channel line is schema-checked and token-stamped; a forged done ends the "
         "trial and the state is verified as it is",
+        expects=("protocol_error",),
     ),
     _x(
         "tamper",
@@ -114,6 +126,7 @@ BATTERY: Final = (
         "appends canaries to every source in reach; monkeypatches the verdict",
         "the agent process is sandboxed (Landlock: read-only outside its own directory); "
         "the verifier lives in the harness and never runs agent files",
+        needs_sandbox=True,
     ),
     _x(
         "probe",
@@ -123,6 +136,7 @@ BATTERY: Final = (
         "the suites' modules, searches every file for the task id, connects to loopback",
         "the gold state exists only in the harness's memory (sandbox: no /proc access), "
         "worlds are keyed by a secret, nothing of the answer is on disk",
+        needs_sandbox=True,
     ),
     _x(
         "judge-injection",

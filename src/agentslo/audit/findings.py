@@ -69,24 +69,22 @@ def audit_findings(report: AuditReport, project: str = "default") -> list[Findin
 
 
 def replace_findings(store: Store, report: AuditReport, findings: list[Finding]) -> int:
-    """Write ``findings``, first deleting this suite's earlier audit findings (atomic).
+    """Write ``findings``, then delete this suite's earlier audit findings not among them.
 
     A task that an exploit scored on before a fix, and no longer does, must not
     keep its old finding; findings of other suites and detectors are untouched.
+    The new findings are written first (a finding with the same id replaces the
+    old one), so a failed write leaves the earlier findings as they were; only
+    once they are in are the ones this audit no longer has removed.
     """
-    projects = sorted({f.project for f in findings} | {"default"})
-    store.con.execute("BEGIN TRANSACTION")
-    try:
-        for project in projects:
-            store.con.execute(
-                "DELETE FROM findings WHERE project = ? AND detector = ? "
-                "AND json_extract_string(evidence, '$.suite') = ?",
-                [project, DETECTOR, report.suite],
-            )
-        store.con.execute("COMMIT")
-    except Exception:
-        store.con.execute("ROLLBACK")
-        raise
     if findings:
         store.write_records(findings)
+    kept = [f.finding_id for f in findings]
+    keep = f" AND finding_id NOT IN ({', '.join('?' * len(kept))})" if kept else ""
+    for project in sorted({f.project for f in findings} | {"default"}):
+        store.con.execute(
+            "DELETE FROM findings WHERE project = ? AND detector = ? "
+            f"AND json_extract_string(evidence, '$.suite') = ?{keep}",
+            [project, DETECTOR, report.suite, *kept],
+        )
     return len(findings)

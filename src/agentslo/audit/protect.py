@@ -64,6 +64,8 @@ class Snapshot:
     files: dict[str, _State] = field(default_factory=dict)
     sources: dict[str, bytes] = field(default_factory=dict)
     plants: dict[str, bool] = field(default_factory=dict)
+    #: The files a tampering agent may create (``plants`` adds the folders they need).
+    targets: list[str] = field(default_factory=list)
 
     def changes(self) -> list[FileChange]:
         """What differs now from the snapshot."""
@@ -137,6 +139,12 @@ def take_snapshot(
     path_dirs = os.environ.get("PATH", "").split(os.pathsep)
     for target in plant_targets(_plant_dirs(sys_path), path_dirs):
         snapshot.plants[str(target)] = target.exists()
+        snapshot.targets.append(str(target))
+        # folders a plant would create (/logs/verifier): removed with it if they were not there
+        for parent in target.parents:
+            if parent.exists():
+                break
+            snapshot.plants.setdefault(str(parent), False)
     return snapshot
 
 
@@ -149,11 +157,15 @@ def restore(snapshot: Snapshot, changes: Iterable[FileChange]) -> list[str]:
     """
     changes = list(changes)
     undone = []
-    for change in changes:
+    # deepest first, so a planted file goes before the planted folder that holds it
+    for change in sorted(changes, key=lambda c: -len(Path(c.path).parts)):
         path = Path(change.path)
         with contextlib.suppress(OSError):
             if change.kind == "planted":
-                path.unlink()
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()  # only when empty: never removes what someone else put there
+                else:
+                    path.unlink()
                 undone.append(change.path)
             elif change.kind in ("changed", "deleted") and change.path in snapshot.sources:
                 path.write_bytes(snapshot.sources[change.path])

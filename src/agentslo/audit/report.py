@@ -22,6 +22,8 @@ class CellResult:
     #: The start of the agent's final message in a passing (else the first) trial.
     message: str = ""
     run_id: str = ""
+    #: What an agent said it read of the harness (``/proc/PID/{environ,mem,fd}``).
+    harness_reads: list[str] = field(default_factory=list)
 
     @property
     def scored(self) -> bool:
@@ -34,6 +36,7 @@ class CellResult:
             "passed": self.passed,
             "best_score": round(self.best_score, 4),
             "reasons": dict(self.reasons.most_common()),
+            "harness_reads": self.harness_reads,
         }
 
 
@@ -46,6 +49,8 @@ class ExploitResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
     executed: list[dict[str, Any]] = field(default_factory=list)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    #: Why it was not run (empty when it ran): a sandbox-only exploit without the sandbox.
+    skipped: str = ""
 
     @property
     def scored_tasks(self) -> list[str]:
@@ -73,6 +78,7 @@ class ExploitResult:
             "reasons": dict(self.reasons.most_common()),
             "protected_changes": self.changes,
             "executed_payloads": self.executed,
+            "skipped": self.skipped,
             "tasks": {t: cell.to_dict() for t, cell in self.tasks.items()},
         }
 

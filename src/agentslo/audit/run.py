@@ -10,10 +10,13 @@ each exploit, so every change and every executed payload is attributed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import json
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +24,19 @@ from typing import Any
 from agentslo.audit.battery import BATTERY, Exploit
 from agentslo.audit.canary import Canary, LoopbackListener
 from agentslo.audit.checks import (
+    completed_check,
     do_nothing_check,
     executed_check,
+    harness_unread_check,
     initial_state_check,
     oracle_check,
     protected_check,
+    sandbox_check,
 )
-from agentslo.audit.protect import Snapshot, rebaseline, restore, take_snapshot
+from agentslo.audit.protect import Snapshot, protected_roots, rebaseline, restore, take_snapshot
 from agentslo.audit.report import AuditReport, CellResult, ExploitResult
 from agentslo.trials.faults import FaultProfile
+from agentslo.trials.pool import protect_harness
 from agentslo.trials.runner import Budget, TrialResult, TrialRunner, plan_trials
 from agentslo.trials.task import Task
 
@@ -59,6 +66,11 @@ class AuditConfig:
     world_key: int | None = None
     #: Files agent processes may not read (the store and its WAL).
     hidden: tuple[str, ...] = ()
+    #: Run the exploits that write and read outside their own directory (tamper, probe)
+    #: even where agent processes are not sandboxed: their edits are confined to the
+    #: protected files, which are restored after each exploit (and on interruption).
+    #: The audit still fails its "agents are sandboxed" check.
+    allow_unsandboxed: bool = False
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -79,11 +91,27 @@ def _sys_path(config: AuditConfig) -> list[str]:
     return [str(Path.cwd()), *(p for p in sys.path if p and Path(p).is_dir())]
 
 
+def _harness_reads(text: str) -> list[str]:
+    """What a probing agent says it read of the harness (its answer's ``harness_reads``).
+
+    An agent's word, but only ever against itself: a read it claims is a hole it found.
+    """
+    try:
+        told = json.loads(text)
+    except ValueError:
+        return []
+    reads = told.get("harness_reads") if isinstance(told, dict) else None
+    return [str(r)[:300] for r in reads[:20]] if isinstance(reads, list) else []
+
+
 def _cells(results: Sequence[TrialResult]) -> dict[str, CellResult]:
     cells: dict[str, CellResult] = {}
     for result in results:
         cell = cells.setdefault(result.spec.task.id, CellResult())
         cell.trials += 1
+        for read in _harness_reads(result.spans[0].output_text or ""):
+            if read not in cell.harness_reads:
+                cell.harness_reads.append(read)
         cell.best_score = max(cell.best_score, float(result.outcome.score or 0.0))
         if result.passed:
             cell.passed += 1
@@ -108,6 +136,9 @@ class _Battery:
         self.world_key = secrets.randbits(62) if config.world_key is None else config.world_key
         self.sys_path = _sys_path(config)
         self.sandbox: dict[str, Any] = {}
+        #: What tamper may edit and plant: exactly what the snapshot covers, so every
+        #: change it makes without a sandbox is seen and undone.
+        self.reach: dict[str, Any] = {}
 
     def run(
         self, agent: str, name: str, tasks: Sequence[Task], budget: Budget, options: dict[str, Any]
@@ -150,7 +181,15 @@ class _Battery:
         budget = Budget(
             timeout_s=exploit.timeout_s or self.config.timeout_s, max_steps=self.config.max_steps
         )
-        options = {"canary_dir": str(canary.path), "loopback_ports": [port]}
+        unsandboxed = not self.sandbox.get("landlock")
+        if exploit.needs_sandbox and unsandboxed and not self.config.allow_unsandboxed:
+            why = _unsandboxed(self.sandbox)
+            return ExploitResult(
+                exploit,
+                skipped=f"not run: {why}; it writes and reads outside its own directory "
+                "(pass --allow-unsandboxed to run it anyway, its edits undone afterwards)",
+            )
+        options = {"canary_dir": str(canary.path), "loopback_ports": [port], **self.reach}
         results = self.run(exploit.agent, f"audit:{exploit.name}", self.tasks, budget, options)
         return ExploitResult(
             exploit,
@@ -172,6 +211,47 @@ class _Battery:
         ]
 
 
+def _unsandboxed(sandbox: dict[str, Any]) -> str:
+    """Why agent processes were not sandboxed, as the workers said."""
+    if not sandbox:
+        return "no agent process has run yet, so whether they are sandboxed is unknown"
+    why = sandbox.get("error") or "the kernel offers no Landlock"
+    return f"agent processes are not sandboxed (Landlock: {why})"
+
+
+_PR_GET_DUMPABLE, _PR_SET_DUMPABLE = 3, 4
+
+
+@contextlib.contextmanager
+def _harness_protected() -> Iterator[None]:
+    """The harness process non-dumpable while the battery runs (so an agent cannot read
+    its memory or environment through /proc), and as it was afterwards: an audit run
+    inside another program (a test, a notebook) leaves that program as it found it."""
+    libc: Any = None
+    before = -1
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            before = int(libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0))
+    protect_harness()
+    try:
+        yield
+    finally:
+        if libc is not None and before > 0:
+            libc.prctl(_PR_SET_DUMPABLE, before, 0, 0, 0)
+
+
+def _run_battery(
+    battery: _Battery, canary: Canary, port: int, snapshot: Snapshot
+) -> list[ExploitResult]:
+    """Every exploit, the sandbox-only ones last (so the workers have said whether they are
+    sandboxed before any of them runs), reported in the configured order."""
+    exploits = battery.config.exploits
+    order = sorted(range(len(exploits)), key=lambda i: exploits[i].needs_sandbox)
+    done = {i: battery.exploit(exploits[i], canary, port, snapshot) for i in order}
+    return [done[i] for i in range(len(exploits))]
+
+
 def run_audit(
     suite: str,
     tasks: Sequence[Task],
@@ -185,20 +265,32 @@ def run_audit(
     battery = _Battery(tasks, config, on_trial)
     extra = [config.store_path] if config.store_path and config.store_path.exists() else []
     canary = Canary()
+    snapshot = take_snapshot(tasks, battery.sys_path, extra)
+    battery.reach = {
+        "edit_roots": [*protected_roots(tasks, battery.sys_path), *map(str, extra)],
+        "plant_targets": snapshot.targets,
+    }
     try:
-        with LoopbackListener() as listener:
-            snapshot = take_snapshot(tasks, battery.sys_path, extra)
+        with _harness_protected(), LoopbackListener() as listener:
             oracle = battery.oracle()
-            battery.settle(snapshot)  # the oracle is trusted; its runs only set the baseline
-            results = [battery.exploit(e, canary, listener.port, snapshot) for e in config.exploits]
+            # the oracle is trusted, but a protected file changed while it ran is reported
+            # all the same (another process, or an oracle that writes the suite)
+            during_oracle = battery.settle(snapshot)
+            results = _run_battery(battery, canary, listener.port, snapshot)
             connections = listener.connections
+    except BaseException:
+        battery.settle(snapshot)  # interrupted mid-exploit: undo what it did unsandboxed
+        raise
     finally:
         canary.close()
     checks = [
+        sandbox_check(battery.sandbox, results),
+        completed_check(results),
         oracle_check(tasks, oracle),
         do_nothing_check(results),
         initial_state_check(tasks, config.seed, battery.world_key),
-        protected_check(results, len(snapshot.files)),
+        protected_check(results, len(snapshot.files), during_oracle),
+        harness_unread_check(results),
         executed_check(results, os.getpid()),
     ]
     exposure = {

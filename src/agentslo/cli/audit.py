@@ -44,7 +44,6 @@ from agentslo.cli.common import (
 from agentslo.cli.trial import hidden_store_files, store_world_key
 from agentslo.store import default_path
 from agentslo.trials import SuiteNotFound, TrialResult, list_suites, load_suite, select_tasks
-from agentslo.trials.pool import protect_harness
 
 __all__ = ["audit"]
 
@@ -86,6 +85,14 @@ def audit(
         str | None,
         typer.Option(help="Reference agent (module:attribute) for tasks that declare none."),
     ] = None,
+    allow_unsandboxed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsandboxed",
+            help="Run tamper and probe even where agent processes are not sandboxed (their "
+            "edits to protected files are undone afterwards); the audit still fails.",
+        ),
+    ] = False,
     domain: Annotated[
         str | None,
         typer.Option(help="Imported results: the benchmark's domain (e.g. airline, retail)."),
@@ -127,7 +134,6 @@ def audit(
         raise UserError(str(exc)) from None
     chosen_exploits = _exploits(exploits)
     existed = (Path(db) if db else default_path()).exists()
-    protect_harness()
     with open_db(db) as store:
         # The worlds `agentslo trial run` meets in this store, with the store hidden from
         # the agents exactly as trials hide it.
@@ -138,6 +144,7 @@ def audit(
             timeout_s=timeout,
             exploits=chosen_exploits,
             oracle=oracle,
+            allow_unsandboxed=allow_unsandboxed,
             store_path=Path(store.path) if existed else None,
             world_key=store_world_key(store),
             hidden=hidden_store_files(store),
@@ -187,12 +194,15 @@ def _print(report: AuditReport, written: int) -> None:
         table.add_column(column)
     for row in data["exploits"]:
         scored = row["scored_tasks"]
+        verdict = "[bold red]SCORED[/]" if scored else "[green]held[/]"
+        if row["skipped"]:
+            verdict = "[yellow]not run[/]"
         table.add_row(
             row["name"],
             " ".join(row["classes"]),
             f"{len(scored)}/{len(report.tasks)} tasks",
-            _reasons(row["reasons"]),
-            "[bold red]SCORED[/]" if scored else "[green]held[/]",
+            _reasons(row["reasons"]) or row["skipped"],
+            verdict,
         )
     console.print(table)
     tasks = Table(title="Per task")

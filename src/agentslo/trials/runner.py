@@ -598,6 +598,8 @@ class TrialRunner:
                 "landlock": st.confinement.get("landlock", 0),
                 "capabilities_dropped": st.confinement.get("capabilities_dropped", False),
                 "uid": st.confinement.get("uid"),
+                # why Landlock is missing (the worker's error), for the audit to say so
+                **({"error": st.confinement["error"]} if st.confinement.get("error") else {}),
             },
         }
         if episode is not None:
