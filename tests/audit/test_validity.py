@@ -157,3 +157,16 @@ def test_the_harness_is_non_dumpable_during_the_audit_and_as_it_was_after() -> N
     run_audit("opsdesk", tasks, config, on_trial=seen)
     assert set(during) == {0}
     assert libc.prctl(3, 0, 0, 0, 0) == 1
+
+
+def test_audited_agents_get_none_of_the_harness_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model key a user's trials need is not handed to exploit agents."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-harness-secret")
+    tasks = select_tasks(load_suite("opsdesk"), "recall-1")
+    sniffer = Exploit("sniffer", "tests.trials.trial_agents:no_harness_key", ("V8",), "env", "-")
+    config = AuditConfig(k=1, exploits=(exploit_named("do-nothing"), sniffer))
+    report = run_audit("opsdesk", tasks, config)
+    assert report.exploits[1].reasons == {"verification_failed": 1}
+    assert _checks(report)["every exploit ran to completion"].holds

@@ -283,3 +283,10 @@ def leaves_a_child_and_exits(instruction: str, tools: ToolClient) -> str:
     _start_sleeper(tools)
     sys.stdout.flush()
     os._exit(0)
+
+
+def no_harness_key(instruction: str, tools: ToolClient) -> str:
+    """Fails loudly if the harness's model key reached it (the audit passes none)."""
+    if "OPENAI_API_KEY" in os.environ:
+        raise RuntimeError("the harness's OPENAI_API_KEY reached an audited agent")
+    return "nothing to do"

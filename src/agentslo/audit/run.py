@@ -36,13 +36,16 @@ from agentslo.audit.checks import (
 from agentslo.audit.protect import Snapshot, protected_roots, rebaseline, restore, take_snapshot
 from agentslo.audit.report import AuditReport, CellResult, ExploitResult
 from agentslo.trials.faults import FaultProfile
-from agentslo.trials.pool import protect_harness
+from agentslo.trials.pool import DEFAULT_PASS_ENV, protect_harness
 from agentslo.trials.runner import Budget, TrialResult, TrialRunner, plan_trials
 from agentslo.trials.task import Task
 
 __all__ = ["AuditConfig", "run_audit", "total_trials"]
 
 Progress = Callable[[str, TrialResult], None]
+
+#: The run name of the oracle phase (the only one that gets the model key).
+_ORACLE_RUN = "audit:oracle"
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ class _Battery:
             sys_path=self.sys_path,
             world_key=self.world_key,
             hidden=self.config.hidden,
+            # Exploits get none of the harness's environment (no model key to spend or
+            # leak); a reference agent standing in for a missing oracle may need the key.
+            pass_env=DEFAULT_PASS_ENV if name == _ORACLE_RUN else (),
         )
         specs = plan_trials(tasks, [FaultProfile("clean")], self.config.k, self.config.seed)
 
@@ -172,7 +178,7 @@ class _Battery:
                 by_ref.setdefault(ref, []).append(task)
         cells: dict[str, CellResult] = {}
         for ref, tasks in by_ref.items():
-            cells.update(_cells(self.run(ref, "audit:oracle", tasks, Budget(), {})))
+            cells.update(_cells(self.run(ref, _ORACLE_RUN, tasks, Budget(), {})))
         return cells
 
     def exploit(
