@@ -103,13 +103,6 @@ class WriterStats:
     max_batch_requests: int = 0
 
 
-def _keys_table(keys: Sequence[TraceKey]) -> pa.Table:
-    return pa.table(
-        {"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]},
-        schema=pa.schema([("project", pa.string()), ("trace_id", pa.string())]),
-    )
-
-
 def _outcomes_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_arrays(
         [pa.array([r.get(f.name) for r in rows], type=f.type) for f in OUTCOMES_SCHEMA],
@@ -283,7 +276,7 @@ class IngestWriter:
                 replaced_runs = (
                     run_table(assembled.replaced_runs) if assembled.replaced_runs else None
                 )
-                new_traces = _keys_table(assembled.new_traces)
+                new_traces = assembled.new_traces
                 runs_written = len(assembled.new_runs) + len(assembled.replaced_runs)
             write_assembled(
                 con,

@@ -9,7 +9,7 @@ later replaces its first sketch), outcomes and spans already present are skipped
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -65,6 +65,8 @@ def conform(name: str, table: pa.Table) -> pa.Table:
     because silently dropping data is worse than refusing it.
     """
     schema = SCHEMAS[name][1]
+    if table.schema.equals(schema):
+        return table  # the receiver's tables are built in the schema already
     extra = set(table.column_names) - set(schema.names)
     if extra:
         raise ValueError(
@@ -298,7 +300,7 @@ def write_assembled(
     runs: pa.Table | None = None,
     new_runs: pa.Table | None = None,
     replaced_runs: pa.Table | None = None,
-    new_traces: pa.Table | None = None,
+    new_traces: Sequence[tuple[str, str]] | None = None,
 ) -> None:
     """Write what the OTLP receiver assembled, inside the caller's transaction.
 
@@ -306,68 +308,75 @@ def write_assembled(
     the store holds (its trace assembler knows them), which spares the comparison
     with stored spans that :func:`write_batch` makes for traces seen before. Their
     traces enter the trace filter, so a later import of the same spans is
-    recognised: the traces of ``new_traces`` (columns ``project``, ``trace_id``)
-    when the caller knows which of them the filter may lack, else every trace of
-    ``spans``, checked against the filter. Outcomes are inserted by id (an id
-    offered again is ignored).
+    recognised: the ``(project, trace_id)`` pairs of ``new_traces`` when the caller
+    knows which of them the filter may lack, else every trace of ``spans``, checked
+    against the filter. Outcomes are inserted by id (an id offered again is ignored).
 
     Run rows come in three kinds. ``runs`` are replaced by key after looking their
     keys up in the key filter. The receiver knows the store's keys already, and
     says so: ``new_runs`` have keys the store does not hold (appended, their keys
     added to the filter) and ``replaced_runs`` replace a stored row with the same
     key (deleted, then appended). Each of these holds one row per key.
+
+    This runs once per group commit of the receiver, so it keeps the number of
+    statements and of Arrow scans low: each scan of a Python Arrow table costs
+    DuckDB about a millisecond whatever its size (``docs/benchmarks.md``), key
+    hashes are inserted from list parameters instead, and tables already in the
+    store's schema are not cast again.
     """
     if spans is not None and spans.num_rows:
-        table = conform("spans", spans)
-        view = "_agentslo_new_spans"
-        con.register(view, table)
-        try:
-            cols = ", ".join(f'"{c}"' for c in table.column_names)
-            con.execute(f"INSERT INTO spans ({cols}) SELECT {cols} FROM {view}")
-            if new_traces is None:
-                _note_traces(con, view)
-        finally:
-            con.unregister(view)
-    if new_traces is not None and new_traces.num_rows:
-        _add_hashes(con, TRACES.filter_table, TRACES.hash_sql(), new_traces)
+        _agentslo_spans = conform("spans", spans)
+        con.execute(f"INSERT INTO spans ({_COLUMNS['spans']}) SELECT * FROM _agentslo_spans")
+        if new_traces is None:
+            con.register(_NEW_SPANS, _agentslo_spans)
+            try:
+                _note_traces(con, _NEW_SPANS)
+            finally:
+                con.unregister(_NEW_SPANS)
+    if new_traces:
+        _add_key_hashes(con, TRACES.filter_table, new_traces)
     if outcomes is not None and outcomes.num_rows:
         _insert(con, "outcomes", conform("outcomes", outcomes), defer=False)
     if runs is not None and runs.num_rows:
         _insert(con, "runs", conform("runs", runs), defer=False)
     if replaced_runs is not None and replaced_runs.num_rows:
         key = KEYED["runs"]
-        view = "_agentslo_replaced_runs"
-        con.register(view, conform("runs", replaced_runs))
-        try:
-            con.execute(f"DELETE FROM runs USING {view} m WHERE {key.match_sql('runs', 'm')}")
-            _append(con, "runs", view)
-        finally:
-            con.unregister(view)
+        _agentslo_replaced = conform("runs", replaced_runs)
+        con.execute(
+            f"DELETE FROM runs USING _agentslo_replaced m WHERE {key.match_sql('runs', 'm')}"
+        )
+        con.execute(f"INSERT INTO runs ({_COLUMNS['runs']}) SELECT * FROM _agentslo_replaced")
     if new_runs is not None and new_runs.num_rows:
-        table = conform("runs", new_runs)
-        view = "_agentslo_new_runs"
-        con.register(view, table)
-        try:
-            _append(con, "runs", view)
-            con.execute(f"INSERT INTO {KEYED['runs'].filter_table} SELECT _h FROM "
-                        f"(SELECT {KEYED['runs'].hash_sql()} AS _h FROM {view})")  # fmt: skip
-        finally:
-            con.unregister(view)
+        _agentslo_new_runs = conform("runs", new_runs)
+        con.execute(f"INSERT INTO runs ({_COLUMNS['runs']}) SELECT * FROM _agentslo_new_runs")
+        projects = _agentslo_new_runs.column("project").to_pylist()
+        run_ids = _agentslo_new_runs.column("run_id").to_pylist()
+        _add_key_hashes(con, KEYED["runs"].filter_table, list(zip(projects, run_ids, strict=True)))
 
 
-def _append(con: duckdb.DuckDBPyConnection, name: str, view: str) -> None:
-    """Append every row of the registered ``view`` (in table ``name``'s schema)."""
-    cols = ", ".join(f'"{c}"' for c in SCHEMAS[name][1].names)
-    con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view}")
+_NEW_SPANS: Final = "_agentslo_new_spans"
+#: The quoted column list of each table, in its schema's order.
+_COLUMNS: Final = {
+    name: ", ".join(f'"{c}"' for c in schema.names) for name, (_, schema) in SCHEMAS.items()
+}
 
 
-def _add_hashes(
-    con: duckdb.DuckDBPyConnection, filter_table: str, hash_sql: str, keys: pa.Table
+def _add_key_hashes(
+    con: duckdb.DuckDBPyConnection, filter_table: str, keys: Sequence[tuple[str, str]]
 ) -> None:
-    """Add the key hashes of the rows of ``keys`` to ``filter_table``."""
-    view = "_agentslo_new_keys"
-    con.register(view, keys)
-    try:
-        con.execute(f"INSERT INTO {filter_table} SELECT {hash_sql} FROM {view}")
-    finally:
-        con.unregister(view)
+    """Add ``hash(project, key)`` of each pair of ``keys`` to ``filter_table``.
+
+    One statement per project, the keys passed as a list parameter: cheaper than
+    scanning an Arrow table of them, and the same ``hash`` as
+    :meth:`KeyFilter.hash_sql` over the table's columns (tested).
+    """
+    by_project: dict[str, list[str]] = {}
+    for project, key in keys:
+        by_project.setdefault(project, []).append(key)
+    for project, values in by_project.items():
+        con.execute(
+            f"INSERT INTO {filter_table} SELECT hash(?::VARCHAR, unnest(?::VARCHAR[]))",
+            [project, values],
+        )
+
+
