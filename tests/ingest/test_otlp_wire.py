@@ -10,16 +10,20 @@ and compared.
 from __future__ import annotations
 
 import os
+import shutil
+import struct
 import subprocess
 import sys
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from agentslo.ingest import otlp_wire
 from agentslo.ingest.otlp import (
     OtlpSpan,
     _message_spans,
@@ -27,7 +31,7 @@ from agentslo.ingest.otlp import (
     decode_protobuf,
     protobuf_runtime,
 )
-from agentslo.ingest.otlp_wire import walk_request
+from agentslo.ingest.otlp_wire import walk_request, walk_request_py
 
 from .otlp_samples import agent_trace, proto_request
 
@@ -208,8 +212,6 @@ def test_out_of_range_varints_read_as_protobuf_truncates_them() -> None:
 
 def test_long_attribute_values_are_not_cached() -> None:
     """Prompts are long and unique: caching them would pin memory in every worker."""
-    from agentslo.ingest import otlp_wire
-
     long_text = "x" * 10_000
     span = Span(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, name="n", start_time_unix_nano=5)
     span.attributes.add(key="gen_ai.prompt", value=AnyValue(string_value=long_text))
@@ -253,3 +255,55 @@ def test_the_fast_protobuf_runtime_is_in_use_and_a_slow_one_is_recognised() -> N
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "python"
+
+
+#: What the caller of a walk catches and falls back on (``decode_protobuf``).
+_FALLBACK = (otlp_wire.FallbackError, IndexError, struct.error, UnicodeDecodeError)
+
+
+def _outcome(walk: otlp_wire.Walk, body: bytes) -> Any:
+    try:
+        return walk(body)
+    except _FALLBACK:
+        return "fallback"
+
+
+def test_the_compiled_walk_is_built_where_a_compiler_is() -> None:
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: agentslo runs the pure-Python walk")
+    assert otlp_wire.COMPILED, "reinstall (`pip install -e .`) to build the compiled walk"
+    assert walk_request is not walk_request_py
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_request())
+def test_compiled_and_python_walks_agree(body: bytes) -> None:
+    assert _outcome(walk_request, body) == _outcome(walk_request_py, body)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_request(well_formed=True), st.data())
+def test_the_compiled_walk_only_refuses_bytes_it_was_not_meant_for(
+    body: bytes, data: st.DataObject
+) -> None:
+    """Bytes the protobuf runtime never validated (cut, flipped, spliced): the
+    compiled walk reads inside the buffer and raises only what the caller catches."""
+    if body:
+        at = data.draw(st.integers(0, len(body) - 1))
+        how = data.draw(st.sampled_from(["cut", "flip", "insert", "lengthen"]))
+        noise = data.draw(st.binary(min_size=1, max_size=4))
+        if how == "cut":
+            body = body[:at]
+        elif how == "flip":
+            body = body[:at] + bytes([body[at] ^ noise[0]]) + body[at + 1 :]
+        elif how == "insert":
+            body = body[:at] + noise + body[at:]
+        else:
+            body = body[:at] + b"\xff\xff\xff\xff\x0f" + body[at:]
+    _outcome(walk_request, body)  # must return or raise a fallback exception, not crash
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_the_compiled_walk_survives_arbitrary_bytes(body: bytes) -> None:
+    _outcome(walk_request, body)

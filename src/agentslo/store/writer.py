@@ -378,5 +378,3 @@ def _add_key_hashes(
             f"INSERT INTO {filter_table} SELECT hash(?::VARCHAR, unnest(?::VARCHAR[]))",
             [project, values],
         )
-
-
