@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
+from collections.abc import Callable
 
+import httpx
 from tests.ingest.otlp_samples import agent_trace, proto_request
 
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions
 from agentslo.server.decode_pool import decode_in_worker, start_worker
 from agentslo.server.otlp_http import PROTOBUF
+
+from .conftest import ThreadServer
 
 
 def test_a_worker_maps_with_the_servers_options_for_each_project() -> None:
@@ -23,3 +29,40 @@ def test_a_worker_maps_with_the_servers_options_for_each_project() -> None:
                                    batch.spans.column("kind").to_pylist(), strict=True)
                  if k == "llm"]  # fmt: skip
         assert costs and all(c is not None and c > 0 for c in costs)  # priced by the table
+
+
+def _post(client: httpx.Client, trace: str) -> httpx.Response:
+    return client.post(
+        "/v1/traces",
+        content=proto_request(agent_trace(trace)),
+        headers={"content-type": "application/x-protobuf"},
+    )
+
+
+def test_a_dead_worker_fails_only_its_requests_and_is_replaced(
+    serve: Callable[..., ThreadServer],
+) -> None:
+    server = serve(decode_workers=1, no_auth_project="default")
+    pool = server.app._pool
+    assert pool is not None
+    with server.client() as c:
+        assert _post(c, "a1" * 16).status_code == 200
+        (worker,) = pool._workers
+        assert worker is not None
+        os.kill(worker.process.pid, signal.SIGKILL)
+        # Until the replacement is up, requests are answered 503 with Retry-After
+        # (the exporter retries them), never with a broken server.
+        deadline = time.monotonic() + 60
+        answers = []
+        while time.monotonic() < deadline:
+            r = _post(c, f"{len(answers):032x}")
+            answers.append(r.status_code)
+            if r.status_code == 200 and pool.restarts == 1:
+                break
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+            time.sleep(0.05)
+        assert answers[-1] == 200 and pool.restarts == 1
+        assert c.get("/readyz").status_code == 200
+        report = c.get("/v1/report", params={"by": ""}).json()
+    # The first trace and the one accepted after the restart are stored.
+    assert report["overall"]["runs"] == 2

@@ -20,12 +20,9 @@ import asyncio
 import json
 import logging
 import math
-import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -41,7 +38,7 @@ from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_re
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
 from agentslo.server.config import ServerConfig
-from agentslo.server.decode_pool import decode_and_map, decode_in_worker, start_worker
+from agentslo.server.decode_pool import DecodePool, WorkerLostError, decode_and_map
 from agentslo.server.gates import GateEvaluator
 from agentslo.server.otlp_http import (
     JSON,
@@ -68,8 +65,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 _MAX_OUTCOMES: Final = 10_000
 _MAX_WARNINGS: Final = 5
-#: How often a decode worker checks that the server process still exists.
-_PARENT_POLL_SECONDS: Final = 1.0
 _EPOCH: Final = datetime(1970, 1, 1)
 
 
@@ -157,7 +152,7 @@ class AgentsloApp:
         self._slo_cache: dict[str | None, tuple[float, list[SLOStatus]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._options: dict[str, MappingOptions] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: DecodePool | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def startup(self) -> None:
@@ -171,25 +166,20 @@ class AgentsloApp:
         )
         self.writer.start()
         if self.config.decode_workers > 0:
-            # Decoding and mapping are pure Python: worker processes spread them over
-            # the cores while this process answers HTTP and its writer thread commits.
-            self._pool = ProcessPoolExecutor(
+            # Mapping is Python: worker processes spread it over the cores while this
+            # process answers HTTP and its writer thread commits.
+            self._pool = DecodePool(
                 self.config.decode_workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=start_worker,
-                initargs=(os.getpid(), self.options(self.config.no_auth_project or "default")),
+                self.options(self.config.no_auth_project or "default"),
             )
-            warm = [self._pool.submit(decode_in_worker, b"", PROTOBUF, "default")
-                    for _ in range(self.config.decode_workers)]  # fmt: skip
-            for future in warm:
-                future.result()
+            self._pool.start()
 
     def shutdown(self) -> None:
         """Commit what is queued, then close the store."""
         for task in self._tasks:
             task.cancel()
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.close()
         if self.writer is not None:
             self.writer.stop()
             self.writer.store.close()
@@ -301,12 +291,11 @@ class AgentsloApp:
                 if self._pool is None:
                     mapped = decode_and_map(body, encoding, options)
                 else:
-                    loop = asyncio.get_running_loop()
-                    mapped = await loop.run_in_executor(
-                        self._pool, decode_in_worker, body, encoding, principal.project
-                    )
+                    mapped = await self._pool.decode(body, encoding, principal.project)
             except OtlpDecodeError as exc:
                 raise HttpError(400, str(exc)) from exc
+            except WorkerLostError as exc:
+                raise HttpError(503, str(exc), [("retry-after", "1")]) from exc
             if mapped.span_count == 0 and mapped.rejects:
                 raise HttpError(400, "no valid span: " + "; ".join(map(str, mapped.rejects[:5])))
             if mapped.span_count:
