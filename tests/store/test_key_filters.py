@@ -13,7 +13,7 @@ from agentslo.model import OUTCOMES_SCHEMA, SPANS_SCHEMA, Outcome, Run, Span
 from agentslo.store import Store
 from agentslo.store.key_filters import FILTERS, KEYED, PROBE_KEY, TRACES
 from agentslo.store.schema import MIGRATIONS
-from agentslo.store.writer import write_assembled, write_batch
+from agentslo.store.writer import _add_key_hashes, write_assembled, write_batch
 
 T0 = datetime(2026, 11, 1)
 
@@ -206,3 +206,24 @@ def test_spans_the_receiver_wrote_are_recognised_by_a_later_import(tmp_path: Pat
         store.write_records(spans)  # the same spans again, through the batch writer
         assert store.count("spans") == 2
         assert _filter_size(store, "spans") == 1
+
+
+def test_key_hashes_from_list_parameters_match_the_filters_hash_of_columns(
+    tmp_path: Path,
+) -> None:
+    """The receiver adds key hashes from list parameters (no Arrow scan); they must be
+    the ``hash(project, key)`` the import path computes over table columns."""
+    keys = [("default", "t1"), ("shop", "t1"), ("shop", "a" * 32), ("default", "é")]
+    with Store(tmp_path / "s.duckdb") as store:
+        store.con.execute("BEGIN TRANSACTION")
+        _add_key_hashes(store.con, TRACES.filter_table, keys)
+        store.con.execute("COMMIT")
+        table = pa.table({"project": [p for p, _ in keys], "trace_id": [k for _, k in keys]})
+        store.con.register("_keys", table)
+        want = store.con.execute(f"SELECT {TRACES.hash_sql()} FROM _keys ORDER BY 1").fetchall()
+        got = store.con.execute(f"SELECT h FROM {TRACES.filter_table} ORDER BY 1").fetchall()
+        assert got == want and len(got) == 4
+        # And a later import of such spans finds their trace in the filter.
+        store.write_records([_span("t1", "a", 0)])
+        store.write_records([_span("t1", "a", 0)])
+        assert store.count("spans") == 1
