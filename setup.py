@@ -8,16 +8,19 @@ be compiled (no C compiler), the install goes on and
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=cythonize(
-        [
-            Extension(
-                "agentslo.ingest._wire_fast",
-                ["src/agentslo/ingest/_wire_fast.pyx"],
-                optional=True,
-                extra_compile_args=["-O2"],
-            )
-        ],
-        compiler_directives={"language_level": "3"},
-    )
+extensions = cythonize(
+    [
+        Extension(
+            "agentslo.ingest._wire_fast",
+            ["src/agentslo/ingest/_wire_fast.pyx"],
+            extra_compile_args=["-O2"],
+        )
+    ],
+    compiler_directives={"language_level": "3"},
 )
+for extension in extensions:
+    # cythonize builds new Extension objects: mark them optional afterwards, so that a
+    # failed compile is a warning rather than a failed install.
+    extension.optional = True
+
+setup(ext_modules=extensions)

@@ -243,6 +243,8 @@ class AgentsloApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._pool is not None:
+                    await self._pool.aclose()
                 await asyncio.to_thread(self.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -205,19 +205,33 @@ class DecodePool:
         ours.setblocking(False)
         return _Worker(process, ours)
 
-    def close(self) -> None:
-        """Stop the workers: their sockets close, they exit; stragglers are killed."""
+    async def aclose(self) -> None:
+        """Stop the workers from the event loop that talks to them: fail what they
+        hold, close their sockets (they exit at end of file), reap them."""
         self._closing = True
         workers = [w for w in self._workers if w is not None]
         for worker in workers:
             worker.alive = False
             if worker.writer is not None:
                 worker.writer.transport.abort()
-            with contextlib.suppress(OSError):
-                worker.sock.close()
             for future in worker.pending.values():
                 if not future.done():
-                    future.get_loop().call_soon_threadsafe(_fail, future, "the server is stopping")
+                    future.set_exception(WorkerLostError("the server is stopping"))
+            worker.pending.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop the workers (blocking; sockets the event loop holds are closed by
+        :meth:`aclose` first): close the sockets, wait for them, kill stragglers."""
+        self._closing = True
+        workers = [w for w in self._workers if w is not None]
+        for worker in workers:
+            worker.alive = False
+            if worker.writer is None:
+                with contextlib.suppress(OSError):
+                    worker.sock.close()
         for worker in workers:
             worker.process.join(2.0)
             if worker.process.is_alive():
@@ -229,6 +243,8 @@ class DecodePool:
         """Decode and map ``body`` in a worker; raise ``OtlpDecodeError`` for a bad
         body and :class:`WorkerLostError` when the worker died with it."""
         worker = await self._pick()
+        if not worker.alive:  # it died while its socket was being attached
+            raise WorkerLostError("the decode worker died; retry")
         loop = asyncio.get_running_loop()
         request_id = self._next_id
         self._next_id += 1
@@ -317,8 +333,3 @@ class DecodePool:
             self._workers[index] = fresh
             self.restarts += 1
             return
-
-
-def _fail(future: asyncio.Future[SpanBatch], message: str) -> None:
-    if not future.done():
-        future.set_exception(WorkerLostError(message))
