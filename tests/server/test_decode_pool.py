@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from tests.ingest.otlp_samples import agent_trace, proto_request
@@ -66,3 +67,29 @@ def test_a_dead_worker_fails_only_its_requests_and_is_replaced(
         report = c.get("/v1/report", params={"by": ""}).json()
     # The first trace and the one accepted after the restart are stored.
     assert report["overall"]["runs"] == 2
+
+
+def test_a_failed_restart_is_retried(serve: Callable[..., ThreadServer]) -> None:
+    """No fds or memory at the moment of the restart: the pool tries again."""
+    server = serve(decode_workers=1, no_auth_project="default")
+    pool = server.app._pool
+    assert pool is not None
+    spawn, failures = pool._spawn, []
+
+    def flaky() -> Any:
+        if not failures:
+            failures.append(1)
+            raise OSError(24, "Too many open files")
+        return spawn()
+
+    pool._spawn = flaky  # type: ignore[method-assign]
+    with server.client() as c:
+        assert _post(c, "b1" * 16).status_code == 200
+        (worker,) = pool._workers
+        assert worker is not None
+        os.kill(worker.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while pool.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert failures == [1] and pool.restarts == 1
+        assert _post(c, "b2" * 16).status_code == 200

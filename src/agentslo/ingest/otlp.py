@@ -163,7 +163,8 @@ def decode_protobuf(body: bytes) -> tuple[list[OtlpSpan], list[OtlpReject]]:
 def _wire_spans(body: bytes) -> list[OtlpSpan]:
     spans: list[OtlpSpan] = []
     append = spans.append
-    for resource, scope, fields in walk_request(body):
+    # The compiled walk takes ``bytes`` only (a bytearray or memoryview is copied).
+    for resource, scope, fields in walk_request(body if type(body) is bytes else bytes(body)):
         for t, sid, parent, name, kind, start, end, attrs, code, message, events in fields:
             append(
                 OtlpSpan(

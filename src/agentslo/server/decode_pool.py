@@ -132,8 +132,11 @@ def _answer(body: bytes, encoding: str, project: str) -> tuple[str, Any]:
 
 def _worker_main(sock: socket.socket, parent: int, options: MappingOptions) -> None:
     """A worker's life: answer frames until the server closes the socket."""
-    # Ctrl-C reaches the whole process group; the server stops its workers itself.
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group; the server
+    # stops its workers itself (they exit at the end of their socket), and a worker
+    # killed by the signal would only be replaced while the server shuts down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     start_worker(parent, options)
     decode_in_worker(b"", PROTOBUF, options.project)  # warm the imports before "ready"
     _send_frame(sock, pickle.dumps((0, "ready", None), protocol=5))
@@ -189,8 +192,13 @@ class DecodePool:
             name="agentslo-decode",
             daemon=True,
         )
-        process.start()
-        theirs.close()
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         ours.settimeout(_START_TIMEOUT_S)
         error: OSError | None = None
         try:
@@ -233,10 +241,7 @@ class DecodePool:
                 with contextlib.suppress(OSError):
                     worker.sock.close()
         for worker in workers:
-            worker.process.join(2.0)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(2.0)
+            _reap(worker.process)
 
     # -- requests ------------------------------------------------------------------------
     async def decode(self, body: bytes, encoding: str, project: str) -> SpanBatch:
@@ -258,6 +263,8 @@ class DecodePool:
             await worker.writer.drain()
         except (ConnectionError, RuntimeError) as exc:
             worker.pending.pop(request_id, None)
+            if future.done():
+                future.exception()  # failed by the reader's clean-up already: seen here
             raise WorkerLostError(f"the decode worker went away ({exc}); retry") from exc
         return await future
 
@@ -313,16 +320,19 @@ class DecodePool:
 
     async def _replace(self, dead: _Worker) -> None:
         index = self._workers.index(dead)
-        code = dead.process.exitcode
-        log.error("decode worker %s exited (code %s); starting another", dead.process.pid, code)
         with contextlib.suppress(Exception):
             if dead.writer is not None:
                 dead.writer.transport.abort()
-        await asyncio.to_thread(dead.process.join, 2.0)
+        await asyncio.to_thread(_reap, dead.process)
+        log.error(
+            "decode worker %s exited (code %s); starting another",
+            dead.process.pid,
+            dead.process.exitcode,
+        )
         while not self._closing:
             try:
                 fresh = await asyncio.to_thread(self._spawn)
-            except RuntimeError:
+            except Exception:  # no fds or memory for now, a worker that crashed at start
                 log.exception("restarting a decode worker failed; trying again")
                 await asyncio.sleep(1.0)
                 continue
@@ -333,3 +343,11 @@ class DecodePool:
             self._workers[index] = fresh
             self.restarts += 1
             return
+
+
+def _reap(process: Any) -> None:
+    """Wait a little for ``process`` to exit, then kill it and wait for that."""
+    process.join(2.0)
+    if process.is_alive():
+        process.kill()
+        process.join(2.0)
