@@ -3,13 +3,14 @@ across cache evictions and restarts."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agentslo.ingest.assemble import BloomFilter
+from agentslo.ingest.assemble import BloomFilter, TraceCache, TraceState
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
@@ -221,3 +222,49 @@ def test_a_run_imported_before_the_server_started_is_replaced_not_doubled(
         (stored,) = runs(store)
         assert store.count("runs") == 1 and stored["steps"] == 2
         assert run.num_rows == 1
+
+
+def test_the_trace_cache_is_invisible_to_the_garbage_collector(tmp_path: Path) -> None:
+    """The cache holds no object the cyclic collector tracks (a cache of objects
+    made each full collection walk hundreds of thousands of them), and gives back
+    the states it was given: for a trace loaded from the store and a new one."""
+    path = tmp_path / "gc.duckdb"
+    trace = agent_trace()
+    with open_store(path) as store:
+        ingest(IngestWriter(store), trace[:2])
+    with open_store(path) as store:
+        writer = IngestWriter(store)
+        ingest(writer, trace)  # loads the first two spans from the store, adds the rest
+        ingest(writer, agent_trace(f"{7:032x}"))  # a trace seen first in this process
+        cache = writer.assembler.cache
+        assert writer.assembler.loads == 1 and len(cache) == 2
+        assert not gc.is_tracked(cache._states)
+        for key, state in cache.items():
+            assert state.root is not None and state.run_stored
+            assert TraceState.thaw(state.freeze()) == state == cache.get(key)
+        (run,) = [r for r in runs(store) if r["run_id"] == TRACE]
+        loaded = cache.get(("default", TRACE))
+        assert (loaded.llm_calls, loaded.tool_calls, len(loaded.span_ids)) == (
+            run["steps"],
+            run["tool_calls"],
+            4,
+        )
+
+
+def test_the_trace_cache_evicts_the_least_recently_used() -> None:
+    cache = TraceCache(3)
+    for i in range(5):
+        cache.put(("p", str(i)), TraceState(spans=i))
+        cache.evict()
+    cache.put(("p", "2"), TraceState(spans=20))  # a hit moves to the end
+    cache.put(("p", "5"), TraceState(spans=5))
+    cache.evict()
+    assert [(k[1], s.spans) for k, s in cache.items()] == [("4", 4), ("2", 20), ("5", 5)]
+    assert ("p", "3") not in cache and ("p", "4") in cache
+
+
+def test_a_root_with_unknown_fields_is_refused_by_the_cache() -> None:
+    state = TraceState()
+    state.offer_root(1, 2, {"agent": "a", "surprise": 1})
+    with pytest.raises(ValueError, match="surprise"):
+        state.freeze()

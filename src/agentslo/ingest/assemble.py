@@ -15,7 +15,8 @@ agent spans, the one that started first (the longest on a tie), with the
 run-level fields it carries. A run sketched from a sub-agent is replaced when
 the real root arrives; spans arriving after the root update the run.
 
-The hot path never reads the store. Recent traces live in a bounded LRU cache,
+The hot path never reads the store. Recent traces live in a bounded LRU cache
+(which Python's garbage collector does not walk: :class:`TraceCache`),
 and a Bloom filter remembers every trace the store has ever held (built from the
 store at start-up). A trace that is in neither is new. A trace in the filter but
 not in the cache (evicted, from before a restart, or a rare false positive) is
@@ -30,9 +31,10 @@ cache never runs ahead of the store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+import marshal
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -47,6 +49,7 @@ __all__ = [
     "Assembled",
     "BloomFilter",
     "TraceAssembler",
+    "TraceCache",
     "TraceKey",
     "TraceState",
     "assembly_columns",
@@ -58,6 +61,8 @@ _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
 TraceKey = tuple[str, str]
+#: A :class:`TraceState` as :meth:`TraceState.freeze` keeps it in the cache.
+FrozenTrace = tuple[Any, ...]
 
 
 def combine(batches: Sequence[SpanBatch]) -> tuple[pa.Table, dict[int, RunHints]]:
@@ -158,10 +163,35 @@ class TraceState:
     #: (start µs, end µs or None, run row fields) of the best agent span so far.
     root: tuple[int, int | None, dict[str, Any]] | None = None
 
-    def copy(self) -> TraceState:
-        clone = TraceState(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        clone.span_ids = set(self.span_ids)
-        return clone
+    def freeze(self) -> FrozenTrace:
+        """The state as one tuple of strings, numbers and tuples of them (the
+        root's fields in ``_ROOT_FIELDS`` order), which :mod:`marshal` can write:
+        see :class:`TraceCache`."""
+        return (
+            tuple(self.span_ids),
+            self.spans,
+            self.llm_calls,
+            self.llm_input,
+            self.llm_output,
+            self.llm_tokens_known,
+            self.llm_cost,
+            self.llm_cost_known,
+            self.tool_calls,
+            self.tool_errors,
+            self.handoffs,
+            self.model,
+            self.run_stored,
+            *_freeze_root(self.root),
+        )
+
+    @classmethod
+    def thaw(cls, frozen: FrozenTrace) -> TraceState:
+        """A working copy of a state from :meth:`freeze`."""
+        ids, *counts, start, end, values = frozen
+        state = cls(set(ids), *counts)
+        if values is not None:
+            state.root = (start, end, dict(zip(_ROOT_FIELDS, values, strict=True)))
+        return state
 
     def offer_root(self, start: int, end: int | None, fields: dict[str, Any]) -> None:
         if self.root is not None:
@@ -211,6 +241,60 @@ class TraceState:
         }
 
 
+class TraceCache:
+    """The states of the most recently used traces, least recently used first.
+
+    A cache of 200,000 states as objects (each with its set of span ids and its
+    root's dict) is about 600,000 containers that every full collection of
+    Python's cyclic garbage collector walks with the server's threads stopped:
+    0.4 to 0.6 s per collection (``docs/benchmarks.md``). Even as tuples of
+    immutable values, which the collector stops tracking, an ``OrderedDict`` of
+    them costs each full collection about 50 ms to walk. So the cache is a plain
+    ``dict`` of strings to :mod:`marshal` bytes: it holds nothing the collector
+    tracks, so the collector never walks it. A dict keeps insertion order; a hit
+    is re-inserted to move it to the end, and the oldest entries are the first.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._states: dict[str, bytes] = {}
+
+    @staticmethod
+    def _key(key: TraceKey) -> str:
+        # Project names cannot hold NUL (api_keys.check_project); trace ids are hex.
+        return f"{key[0]}\0{key[1]}"
+
+    def __contains__(self, key: TraceKey) -> bool:
+        return self._key(key) in self._states
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def get(self, key: TraceKey) -> TraceState:
+        """A working copy of the state of ``key`` (``KeyError`` if not cached)."""
+        return TraceState.thaw(marshal.loads(self._states[self._key(key)]))
+
+    def put(self, key: TraceKey, state: TraceState) -> None:
+        """Store ``state`` as the most recent entry, evicting the oldest beyond
+        the capacity."""
+        k = self._key(key)
+        self._states.pop(k, None)
+        self._states[k] = marshal.dumps(state.freeze())
+
+    def evict(self) -> None:
+        """Drop the least recently used entries beyond the capacity."""
+        excess = len(self._states) - self.capacity
+        if excess > 0:
+            for k in list(itertools.islice(self._states, excess)):
+                del self._states[k]
+
+    def items(self) -> Iterator[tuple[TraceKey, TraceState]]:
+        """Every entry, least recently used first (for inspection and tests)."""
+        for k, raw in self._states.items():
+            project, trace_id = k.split("\0", 1)
+            yield (project, trace_id), TraceState.thaw(marshal.loads(raw))
+
+
 @dataclass
 class Assembled:
     """What one batch of mapped spans changes in the store.
@@ -235,6 +319,40 @@ class Assembled:
 #: Loads stored knowledge of traces: (keys, earliest µs, latest µs) ->
 #: (span rows, run rows) as lists of dicts.
 Loader = Callable[[Sequence[TraceKey], int, int], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+
+
+#: The fields of a root candidate (``TraceState.root``), in their frozen order.
+_ROOT_FIELDS: Final = (
+    "root_span_id",
+    "name",
+    "agent",
+    "model",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "version",
+    "user",
+    "team",
+    "environment",
+    "task_id",
+    "suite",
+    "trial",
+    "attributes",
+)
+
+
+def _freeze_root(
+    root: tuple[int, int | None, dict[str, Any]] | None,
+) -> tuple[int | None, int | None, tuple[Any, ...] | None]:
+    """A root candidate as its start, its end and its field values (or three Nones)."""
+    if root is None:
+        return (None, None, None)
+    start, end, fields = root
+    if len(fields) != len(_ROOT_FIELDS):
+        unknown = sorted(set(fields) - set(_ROOT_FIELDS))
+        raise ValueError(f"root fields outside _ROOT_FIELDS: {unknown}")
+    return (start, end, tuple(fields[k] for k in _ROOT_FIELDS))
 
 
 def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
@@ -308,7 +426,7 @@ class TraceAssembler:
         known = list(known)
         self.bloom = BloomFilter(max(bloom_capacity, 2 * len(known)))
         self.bloom.add(known)
-        self.cache: OrderedDict[TraceKey, TraceState] = OrderedDict()
+        self.cache = TraceCache(max_traces)
         self._staged: dict[TraceKey, TraceState] = {}
         self._staged_new: list[TraceKey] = []
         self.loads = 0
@@ -335,7 +453,7 @@ class TraceAssembler:
             touched.update(self._load(to_load, cols["started_at"]))
         for key in keys:
             if key not in touched:
-                touched[key] = self.cache[key].copy()
+                touched[key] = self.cache.get(key)
         #: Traces with spans the store holds (so in its trace filter already).
         stored_before = {key for key, state in touched.items() if state.spans}
         keep = [False] * n
@@ -459,11 +577,9 @@ class TraceAssembler:
     def commit(self) -> None:
         """The batch is durable: make its staged state current."""
         for key, state in self._staged.items():
-            self.cache[key] = state
-            self.cache.move_to_end(key)
+            self.cache.put(key, state)
+        self.cache.evict()
         self.bloom.add(self._staged_new)
-        while len(self.cache) > self.max_traces:
-            self.cache.popitem(last=False)
         self._staged, self._staged_new = {}, []
 
     def rollback(self) -> None:

@@ -38,7 +38,12 @@ from agentslo.metrics import ALL_SOURCES, TRUSTED_SOURCES, ReportQuery, fleet_re
 from agentslo.model import Outcome
 from agentslo.server.auth import Authenticator, AuthError, Principal
 from agentslo.server.config import ServerConfig
-from agentslo.server.decode_pool import DecodePool, WorkerLostError, decode_and_map
+from agentslo.server.decode_pool import (
+    DecodePool,
+    WorkerLostError,
+    decode_and_map,
+    freeze_startup_objects,
+)
 from agentslo.server.gates import GateEvaluator
 from agentslo.server.otlp_http import (
     JSON,
@@ -173,6 +178,7 @@ class AgentsloApp:
                 self.options(self.config.no_auth_project or "default"),
             )
             self._pool.start()
+        freeze_startup_objects()
 
     def shutdown(self) -> None:
         """Commit what is queued, then close the store."""
