@@ -37,7 +37,6 @@ import pyarrow as pa
 from agentslo.ingest.assemble import (
     TraceAssembler,
     TraceKey,
-    assembly_columns,
     combine,
     run_table,
 )
@@ -268,8 +267,8 @@ class IngestWriter:
         try:
             new_runs = replaced_runs = new_traces = None
             if mapped:
-                spans, hints = combine(mapped)
-                assembled = self.assembler.apply(assembly_columns(spans), hints)
+                spans = combine(mapped)
+                assembled = self.assembler.apply(mapped)
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
                 new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
