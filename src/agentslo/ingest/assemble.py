@@ -36,17 +36,14 @@ import json
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from agentslo.ingest.semconv import RunHints
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import RUNS_SCHEMA
-
-if TYPE_CHECKING:
-    from agentslo.ingest.span_batch import SpanBatch
 
 __all__ = [
     "Assembled",
@@ -58,7 +55,6 @@ __all__ = [
     "assembly_columns",
     "combine",
     "run_table",
-    "summarize",
 ]
 
 _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
@@ -69,11 +65,16 @@ TraceKey = tuple[str, str]
 FrozenTrace = tuple[Any, ...]
 
 
-def combine(batches: Sequence[SpanBatch]) -> pa.Table:
-    """The spans of several requests end to end."""
+def combine(batches: Sequence[SpanBatch]) -> tuple[pa.Table, dict[int, RunHints]]:
+    """The spans of several requests end to end, with the hints re-indexed."""
     if len(batches) == 1:
-        return batches[0].spans
-    return pa.concat_tables([b.spans for b in batches]).combine_chunks()
+        return batches[0].spans, batches[0].hints
+    hints: dict[int, RunHints] = {}
+    offset = 0
+    for b in batches:
+        hints.update({offset + i: h for i, h in b.hints.items()})
+        offset += b.span_count
+    return pa.concat_tables([b.spans for b in batches]).combine_chunks(), hints
 
 
 #: The span columns that run assembly reads.
@@ -182,27 +183,6 @@ class TraceState:
             self.run_stored,
             *_freeze_root(self.root),
         )
-
-    def merge(self, frozen: FrozenTrace) -> None:
-        """Add the spans of another state (frozen), none of whose span ids this
-        one holds: what adding its spans one by one, in their order, would do."""
-        (ids, spans, calls, tin, tout, tknown, cost, cknown, tools, terr, hand, model, _,
-         start, end, values) = frozen  # fmt: skip
-        self.span_ids.update(ids)
-        self.spans += spans
-        self.llm_calls += calls
-        self.llm_input += tin
-        self.llm_output += tout
-        self.llm_tokens_known += tknown
-        self.llm_cost += cost
-        self.llm_cost_known += cknown
-        self.tool_calls += tools
-        self.tool_errors += terr
-        self.handoffs += hand
-        if self.model is None:
-            self.model = model
-        if values is not None:
-            self.offer_root(start, end, dict(zip(_ROOT_FIELDS, values, strict=True)))
 
     @classmethod
     def thaw(cls, frozen: FrozenTrace) -> TraceState:
@@ -372,7 +352,7 @@ def _freeze_root(
     if len(fields) != len(_ROOT_FIELDS):
         unknown = sorted(set(fields) - set(_ROOT_FIELDS))
         raise ValueError(f"root fields outside _ROOT_FIELDS: {unknown}")
-    return (start, end, tuple(map(fields.__getitem__, _ROOT_FIELDS)))
+    return (start, end, tuple(fields[k] for k in _ROOT_FIELDS))
 
 
 def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
@@ -428,89 +408,6 @@ def _count_span(
         state.handoffs += 1
 
 
-def _add_spans(
-    cols: dict[str, list[Any]],
-    hints: dict[int, RunHints],
-    rows: Iterable[int],
-    states: dict[TraceKey, TraceState],
-) -> list[int]:
-    """Add the spans at ``rows`` of ``cols`` to the states of their traces (every
-    trace in ``states``), in order; return the rows added (a span id its state
-    holds already is a resent span, and not added)."""
-    project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
-    kind, status, model = cols["kind"], cols["status"], cols["model"]
-    in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
-    started, ended = cols["started_at"], cols["ended_at"]
-    kept: list[int] = []
-    for i in rows:
-        state = states[(project[i], trace_id[i])]
-        ids = state.span_ids
-        sid = span_id[i]
-        if sid in ids:
-            continue
-        ids.add(sid)
-        kept.append(i)
-        # _count_span, inlined: this loop runs for every span of every request.
-        state.spans += 1
-        k = kind[i]
-        if k == "llm":
-            state.llm_calls += 1
-            it, ot, c = in_tok[i], out_tok[i], cost[i]
-            if it is not None or ot is not None:
-                state.llm_input += it or 0
-                state.llm_output += ot or 0
-                state.llm_tokens_known += 1
-            if c is not None:
-                state.llm_cost += c
-                state.llm_cost_known += 1
-            if state.model is None:
-                state.model = model[i]
-        elif k == "tool":
-            state.tool_calls += 1
-            if status[i] in _FAILED:
-                state.tool_errors += 1
-        elif k == "handoff":
-            state.handoffs += 1
-        elif k == "agent":
-            state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
-    return kept
-
-
-#: One trace's spans in one request, summarised by :func:`summarize`: (project,
-#: trace_id, whether their span ids are distinct, the trace's state from these
-#: spans alone, frozen).
-TraceSummary = tuple[str, str, bool, FrozenTrace]
-
-
-def summarize(cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> list[TraceSummary]:
-    """The traces of one request's mapped spans (``cols`` as :func:`assembly_columns`
-    gives them, ``hints`` by row), each with its state from these spans alone.
-
-    The decode workers compute this while the span values are still Python
-    objects, so that the writer, the one part of the receiver that does not spread
-    over cores, adds each trace of a request in one step
-    (:meth:`TraceAssembler.apply`) instead of span by span.
-    """
-    keys = dict.fromkeys(zip(cols["project"], cols["trace_id"], strict=True))
-    states = {key: TraceState() for key in keys}
-    n = len(cols["span_id"])
-    kept = _add_spans(cols, hints, range(n), states)
-    repeated: set[TraceKey] = set()
-    if len(kept) < n:
-        project, trace_id = cols["project"], cols["trace_id"]
-        kept_set = set(kept)
-        repeated = {(project[i], trace_id[i]) for i in range(n) if i not in kept_set}
-    return [(k[0], k[1], k not in repeated, state.freeze()) for k, state in states.items()]
-
-
-def _start_range(batches: Sequence[SpanBatch]) -> tuple[int, int]:
-    """The first and last span start (µs) of ``batches``."""
-    bounds = [pc.min_max(b.spans.column("started_at").cast(pa.int64())) for b in batches]
-    lows = [m["min"].as_py() for m in bounds if m["min"].is_valid]
-    highs = [m["max"].as_py() for m in bounds if m["max"].is_valid]
-    return min(lows), max(highs)
-
-
 class TraceAssembler:
     """Per-trace state for run assembly; see the module docstring."""
 
@@ -534,24 +431,18 @@ class TraceAssembler:
         self._staged_new: list[TraceKey] = []
         self.loads = 0
 
-    def apply(self, batches: Sequence[SpanBatch]) -> Assembled:
-        """The new spans of a group of requests and the run rows to write; stages
-        the change. The spans are those of ``batches`` end to end (:func:`combine`).
+    def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
+        """The new spans of one batch and the run rows to write; stages the change.
 
         The store's keys are known without reading it: a trace in neither the cache
         nor the Bloom filter has no stored span and no stored run row (the filter is
         built from both), a cached trace knows whether its run row was written, and a
         loaded one was read with its run row.
-
-        Each request comes with its traces summarised (:func:`summarize`, in the
-        decode worker), so a trace's spans in a request are added in one step when
-        none of them is known yet, which is the rule (a retried export is the
-        exception). Otherwise that request's spans of the trace are taken one by
-        one, and those already known are dropped. Either way the result is the one
-        of adding every span in order.
         """
+        n = len(cols["span_id"])
+        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
         touched: dict[TraceKey, TraceState] = {}
-        keys = list(dict.fromkeys((t[0], t[1]) for b in batches for t in b.traces))
+        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
         unknown = [k for k in keys if k not in self.cache]
         maybe = self.bloom.contains(unknown)
         to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
@@ -559,39 +450,49 @@ class TraceAssembler:
         for key in fresh:
             touched[key] = TraceState()
         if to_load:
-            touched.update(self._load(to_load, _start_range(batches)))
+            touched.update(self._load(to_load, cols["started_at"]))
         for key in keys:
             if key not in touched:
                 touched[key] = self.cache.get(key)
         #: Traces with spans the store holds (so in its trace filter already).
         stored_before = {key for key, state in touched.items() if state.spans}
-        mask = np.ones(sum(b.span_count for b in batches), dtype=bool)
+        keep = [False] * n
         changed: dict[TraceKey, None] = {}
-        offset = 0
-        for batch in batches:
-            cols: dict[str, list[Any]] | None = None
-            for project, trace_id, distinct, frozen in batch.traces:
-                key = (project, trace_id)
-                state = touched[key]
-                if distinct and state.span_ids.isdisjoint(frozen[0]):
-                    state.merge(frozen)
-                    changed[key] = None
-                    continue
-                if cols is None:
-                    cols = assembly_columns(batch.spans)
-                rows = [
-                    i
-                    for i, (p, t) in enumerate(zip(cols["project"], cols["trace_id"], strict=True))
-                    if t == trace_id and p == project
-                ]
-                kept = _add_spans(cols, batch.hints, rows, {key: state})
-                if kept:
-                    changed[key] = None
-                kept_set = set(kept)
-                for i in rows:
-                    if i not in kept_set:
-                        mask[offset + i] = False
-            offset += batch.span_count
+        kind, status, model = cols["kind"], cols["status"], cols["model"]
+        in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
+        started, ended = cols["started_at"], cols["ended_at"]
+        keyed = zip(project, trace_id, strict=True)
+        rows = zip(keyed, span_id, kind, status, model, in_tok, out_tok, cost, strict=True)
+        for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(rows):
+            state = touched[key]
+            ids = state.span_ids
+            if sid in ids:
+                continue
+            ids.add(sid)
+            keep[i] = True
+            changed[key] = None
+            # _count_span, inlined: this loop runs for every span of every commit.
+            state.spans += 1
+            if k == "llm":
+                state.llm_calls += 1
+                if it is not None or ot is not None:
+                    state.llm_input += it or 0
+                    state.llm_output += ot or 0
+                    state.llm_tokens_known += 1
+                if c is not None:
+                    state.llm_cost += c
+                    state.llm_cost_known += 1
+                if state.model is None:
+                    state.model = mdl
+            elif k == "tool":
+                state.tool_calls += 1
+                if st in _FAILED:
+                    state.tool_errors += 1
+            elif k == "handoff":
+                state.handoffs += 1
+            elif k == "agent":
+                state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
+        mask = np.array(keep, dtype=bool)
         new_runs: list[dict[str, Any]] = []
         replaced_runs: list[dict[str, Any]] = []
         for key in changed:
@@ -606,11 +507,9 @@ class TraceAssembler:
         self._staged_new = fresh + to_load
         return Assembled(mask, new_runs, replaced_runs, new_traces)
 
-    def _load(self, keys: list[TraceKey], started: tuple[int, int]) -> dict[TraceKey, TraceState]:
-        """The states of ``keys`` from the store: their spans that started within
-        ``window_us`` of the batch's ``started`` range (first, last), and run rows."""
+    def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
         self.loads += 1
-        low, high = started[0] - self.window_us, started[1] + self.window_us
+        low, high = min(started) - self.window_us, max(started) + self.window_us
         span_rows, run_rows = self.loader(keys, low, high)
         # A stored run reaching outside the window (a long run, a span arriving hours
         # late) is read over its own time range too, or its tallies would be rebuilt

@@ -16,7 +16,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from agentslo.ingest.assemble import TraceSummary, summarize
 from agentslo.ingest.otlp import OtlpReject
 from agentslo.ingest.semconv import MappedBatch, RunHints
 from agentslo.model import SPANS_SCHEMA
@@ -41,19 +40,16 @@ class SpanBatch:
     hints: dict[int, RunHints] = field(default_factory=dict)
     rejects: list[OtlpReject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: The request's traces, each with its state from these spans (``summarize``).
-    traces: list[TraceSummary] = field(default_factory=list)
 
     @classmethod
     def of(cls, mapped: MappedBatch) -> SpanBatch:
-        """The batch of a mapped request, its traces summarised."""
+        """The batch of a mapped request."""
         return cls(
             spans_table(mapped.spans),
             mapped.outcomes,
             mapped.hints,
             mapped.rejects,
             mapped.warnings,
-            summarize(mapped.spans, mapped.hints),
         )
 
     @property

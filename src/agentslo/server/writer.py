@@ -37,6 +37,7 @@ import pyarrow as pa
 from agentslo.ingest.assemble import (
     TraceAssembler,
     TraceKey,
+    assembly_columns,
     combine,
     run_table,
 )
@@ -267,8 +268,8 @@ class IngestWriter:
         try:
             new_runs = replaced_runs = new_traces = None
             if mapped:
-                spans = combine(mapped)
-                assembled = self.assembler.apply(mapped)
+                spans, hints = combine(mapped)
+                assembled = self.assembler.apply(assembly_columns(spans), hints)
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
                 new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
