@@ -9,8 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from agentslo.ingest.assemble import BloomFilter, TraceCache, TraceState
+from agentslo.ingest.assemble import (
+    BloomFilter,
+    TraceCache,
+    TraceState,
+    _count_span,
+    _root_fields,
+    assembly_columns,
+)
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
@@ -268,3 +277,109 @@ def test_a_root_with_unknown_fields_is_refused_by_the_cache() -> None:
     state.offer_root(1, 2, {"agent": "a", "surprise": 1})
     with pytest.raises(ValueError, match="surprise"):
         state.freeze()
+
+
+def _pool() -> list[dict[str, Any]]:
+    """Spans of three traces: roots, sub-agents that tie with them or start first,
+    priced and unpriced model calls (one without a model), failing tools, a hand-off."""
+    out: list[dict[str, Any]] = []
+    for t in range(3):
+        trace = f"{t + 1:032x}"
+        out += agent_trace(trace, agent=f"agent{t}")
+        out += [
+            span(f"{t + 1:04x}00000000000a", "invoke_agent helper",
+                 {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"helper{t}"},
+                 trace=trace, parent="1000000000000000", start_ms=0, duration_ms=500),
+            span(f"{t + 1:04x}00000000000b", "invoke_agent early",
+                 {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"early{t}"},
+                 trace=trace, start_ms=-5 * t, duration_ms=50),
+            span(f"{t + 1:04x}00000000000c", "chat", {"gen_ai.operation.name": "chat",
+                 "gen_ai.usage.input_tokens": 7}, trace=trace, start_ms=20),
+            span(f"{t + 1:04x}00000000000d", "chat", {"gen_ai.operation.name": "chat",
+                 "gen_ai.request.model": "unpriced-model", "gen_ai.usage.output_tokens": 3},
+                 trace=trace, start_ms=30),
+            span(f"{t + 1:04x}00000000000e", "execute_tool refund",
+                 {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "refund",
+                  "error.type": "ValueError"}, trace=trace, start_ms=40, status=2),
+            span(f"{t + 1:04x}00000000000f", "handoff", {"gen_ai.operation.name": "execute_tool",
+                 "gen_ai.tool.name": "transfer_to_billing"}, trace=trace, start_ms=50),
+        ]  # fmt: skip
+    return out
+
+
+POOL = _pool()
+
+
+def _reference_runs(requests: list[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Run rows from adding every span alone, in order (the definition of assembly)."""
+    states: dict[tuple[str, str], TraceState] = {}
+    for request in requests:
+        decoded, rejects = decode_protobuf(proto_request(request))
+        mapped = map_spans(decoded, OPTIONS, rejects)
+        cols = assembly_columns(SpanBatch.of(mapped).spans)
+        for i, key in enumerate(zip(cols["project"], cols["trace_id"], strict=True)):
+            state = states.setdefault(key, TraceState())
+            if cols["span_id"][i] in state.span_ids:
+                continue
+            state.span_ids.add(cols["span_id"][i])
+            values = [cols[c][i] for c in ("kind", "status", "model", "input_tokens")]
+            values += [cols["output_tokens"][i], cols["cost_usd"][i]]
+            _count_span(state, *values)
+            if cols["kind"][i] == "agent":
+                fields = _root_fields(cols, i, mapped.hints.get(i))
+                state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
+    rows = (s.run_row(k[0], k[1]) for k, s in states.items())
+    return {r["run_id"]: r for r in rows if r is not None}
+
+
+_COMPARED = (
+    *("agent", "status", "started_at", "ended_at", "steps", "tool_calls", "tool_errors"),
+    *("handoffs", "input_tokens", "output_tokens", "total_tokens", "model", "attributes"),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    groups=st.lists(
+        st.lists(st.lists(st.sampled_from(POOL), min_size=1, max_size=12), min_size=1, max_size=4),
+        min_size=1,
+        max_size=5,
+    ),
+    max_traces=st.sampled_from([1, 100]),
+)
+def test_grouped_assembly_equals_adding_each_span_in_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    groups: list[list[list[dict[str, Any]]]],
+    max_traces: int,
+) -> None:
+    """Requests committed in groups (with spans resent, repeated within a request,
+    split over requests, and traces evicted and reloaded from the store) give the
+    runs that adding each span alone, in order, gives."""
+    path = tmp_path_factory.mktemp("grouped") / "g.duckdb"
+    with open_store(path) as store:
+        writer = IngestWriter(store, max_traces=max_traces)
+        for group in groups:
+            jobs = []
+            for request in group:
+                decoded, rejects = decode_protobuf(proto_request(request))
+                jobs.append(Job(mapped=SpanBatch.of(map_spans(decoded, OPTIONS, rejects))))
+            writer._commit(store.con, jobs)
+        stored = {
+            r["run_id"]: r
+            for r in store.con.execute(
+                "SELECT * REPLACE (epoch_us(started_at) AS started_at, "
+                "epoch_us(ended_at) AS ended_at) FROM runs"
+            )
+            .to_arrow_table()
+            .to_pylist()
+        }
+        distinct_spans = {(s["trace_id"], s["span_id"]) for g in groups for r in g for s in r}
+        assert store.count("spans") == len(distinct_spans)
+    expected = _reference_runs([r for g in groups for r in g])
+    assert stored.keys() == expected.keys()
+    for run_id, row in expected.items():
+        assert {k: stored[run_id][k] for k in _COMPARED} == {k: row[k] for k in _COMPARED}
+        cost = row["cost_usd"]
+        assert stored[run_id]["cost_usd"] == (cost if cost is None else pytest.approx(cost))
