@@ -70,7 +70,8 @@ def test_a_changed_hash_function_rebuilds_the_filters(tmp_path: Path) -> None:
         store.con.execute(f"DELETE FROM {KEYED['runs'].filter_table}")
         store.set_meta(PROBE_KEY, "a hash from another DuckDB")
     with Store(path) as store:
-        assert _filter_size(store, "runs") == 1
+        # Its key's hash is in the trace filter, which the runs filter consults.
+        assert _filter_size(store, "runs") == 0
         store.write_records([Run(run_id="r1", agent="a", started_at=T0, steps=9)])
         assert store.con.execute("SELECT steps FROM runs").fetchall() == [(9,)]
 
@@ -227,3 +228,21 @@ def test_key_hashes_from_list_parameters_match_the_filters_hash_of_columns(
         store.write_records([_span("t1", "a", 0)])
         store.write_records([_span("t1", "a", 0)])
         assert store.count("spans") == 1
+
+
+def test_a_trace_without_a_run_makes_the_runs_filter_say_maybe_only(tmp_path: Path) -> None:
+    """The runs filter consults the trace filter too (the receiver keeps its runs'
+    keys there): a trace with spans but no run row is checked exactly, so a new run
+    with that id is added once, and sending it again replaces it."""
+    with Store(tmp_path / "s.duckdb") as store:
+        store.con.execute(
+            f"INSERT INTO {TRACES.filter_table} SELECT hash(?, ?)", ["default", "t-spans-only"]
+        )
+        run = Run(run_id="t-spans-only", agent="a", started_at=T0)
+        store.write_records([run])
+        store.write_records([run.model_copy(update={"steps": 4})])
+        assert store.con.execute("SELECT run_id, steps FROM runs").fetchall() == [
+            ("t-spans-only", 4)
+        ]
+        # Its key's hash is in the trace filter, which the runs filter consults.
+        assert _filter_size(store, "runs") == 0

@@ -285,6 +285,7 @@ class IngestWriter:
                 new_runs=new_runs,
                 replaced_runs=replaced_runs,
                 new_traces=new_traces,
+                new_runs_traced=True,  # runs are assembled from their traces' spans
             )
             con.execute("COMMIT")
         except BaseException:

@@ -46,6 +46,8 @@ class KeyFilter:
     table: str
     keys: tuple[str, ...]
     filter_table: str
+    #: Other filter tables that may hold a stored key's hash instead (see ``KEYED``).
+    also: tuple[str, ...] = ()
 
     def hash_sql(self, alias: str = "") -> str:
         """SQL for the 64-bit hash of a row's key."""
@@ -58,15 +60,22 @@ class KeyFilter:
         The filter is the probe side: DuckDB builds the join's hash table on the
         right, and the batch's hashes are the small side.
         """
-        return f"SELECT DISTINCT f.h FROM {self.filter_table} f SEMI JOIN ({hashes}) b ON f.h = b.h"
+        stored = " UNION ALL ".join(f"SELECT h FROM {t}" for t in (self.filter_table, *self.also))
+        source = self.filter_table if not self.also else f"({stored})"
+        return f"SELECT DISTINCT f.h FROM {source} f SEMI JOIN ({hashes}) b ON f.h = b.h"
 
     def match_sql(self, left: str, right: str) -> str:
         """SQL condition: rows ``left`` and ``right`` have the same key."""
         return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in self.keys)
 
 
+#: A run's key may be in the trace filter instead of ``runs_keys``: the OTLP receiver
+#: writes runs whose ``run_id`` is the trace id of their spans, whose trace filter
+#: entry ``hash(project, trace_id)`` is the same hash, so it skips a statement per
+#: group commit by not writing it twice (a trace without a run only makes a
+#: "maybe", checked exactly).
 KEYED: Final[dict[str, KeyFilter]] = {
-    "runs": KeyFilter("runs", ("project", "run_id"), "runs_keys"),
+    "runs": KeyFilter("runs", ("project", "run_id"), "runs_keys", also=("trace_keys",)),
     "outcomes": KeyFilter("outcomes", ("project", "outcome_id"), "outcomes_keys"),
 }
 #: Spans are filtered by trace, not by span: a tenth of the entries, and a trace
