@@ -253,3 +253,33 @@ def test_bad_configuration_is_refused_with_the_fix() -> None:
         JudgeConfig(model=" ", base_url="http://localhost:1/v1")
     with pytest.raises(ValueError, match="--base-url"):
         JudgeConfig(model="m", base_url="localhost:8000")
+
+
+def test_a_failed_write_leaves_the_earlier_verdicts_whole(
+    server: JudgeServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdicts, findings and judged marks of a batch land in one transaction: a
+    write failing half-way (here: the findings) leaves what was stored before."""
+    _write(store, {"r-drift": _steps("drift", [ON] * 4 + [OFF] * 4)})
+    run_judge(store, _config(server), ["drift"])
+    tables = ("findings", "judge_verdicts", "detect_runs")
+
+    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        return {
+            t: sorted(map(tuple, store.con.execute(f"SELECT * FROM {t}").fetchall()))
+            for t in tables
+        }
+
+    before = snapshot()
+    assert before["findings"] and before["judge_verdicts"]
+
+    def broken(batch: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "write_in_transaction", broken)
+    store.con.execute("DELETE FROM detect_runs WHERE detector = 'judge:drift'")  # ask again
+    marks_cleared = snapshot()
+    with pytest.raises(OSError, match="disk full"):
+        run_judge(store, _config(server), ["drift"])
+    assert snapshot() == marks_cleared
+    assert marks_cleared["findings"] == before["findings"]

@@ -12,7 +12,7 @@ import pyarrow as pa
 from agentslo.detect._judge_records import JudgeVerdict
 from agentslo.detect._trace import Trace
 from agentslo.model import Finding
-from agentslo.store import Store
+from agentslo.store import Store, records_batch
 
 __all__ = ["NAME", "bookkeeping_name", "judged", "mark_empty", "store_batch"]
 
@@ -68,6 +68,9 @@ def store_batch(store: Store, rows: list[JudgeVerdict], found: list[Finding], mo
     con = store.con
     con.register("_judge_batch", keys)
     answered = "(SELECT project, run_id, mode FROM _judge_batch WHERE status = 'accepted')"
+    # One transaction: a crash or a failed write leaves the earlier verdicts, findings
+    # and judged marks as they were, never a verdict without its finding.
+    con.execute("BEGIN TRANSACTION")
     try:
         # An accepted answer replaces what was there. A rejected answer or a failed
         # request replaces only an earlier rejection or failure, never an answer
@@ -88,12 +91,16 @@ def store_batch(store: Store, rows: list[JudgeVerdict], found: list[Finding], mo
             "WHERE status = 'accepted')"
         )
         if found:
-            store.write_records(found)
+            store.write_in_transaction(records_batch(found))
         con.execute("INSERT OR IGNORE INTO judge_verdicts SELECT * FROM _judge_batch")
         con.execute(
             f"INSERT INTO detect_runs SELECT b.project, b.run_id, '{NAME}:' || b.mode, "
             "b.judged_at, CASE WHEN b.label = 'present' THEN 1 ELSE 0 END "
             "FROM _judge_batch b WHERE b.status = 'accepted'"
         )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     finally:
         con.unregister("_judge_batch")

@@ -9,6 +9,7 @@ from agentslo.store.store import (
     default_path,
     open_store,
     parquet_table_name,
+    records_batch,
 )
 from agentslo.store.writer import Batch, WriteCounts, conform
 
@@ -25,4 +26,5 @@ __all__ = [
     "default_path",
     "open_store",
     "parquet_table_name",
+    "records_batch",
 ]

@@ -21,7 +21,15 @@ from agentslo.store.outcome_index import PENDING, index_rows
 from agentslo.store.schema import SCHEMA_VERSION, current_version, migrate
 from agentslo.store.writer import Batch, WriteCounts, flush_outcome_index, write_batch
 
-__all__ = ["DEFAULT_DB", "TABLES", "Store", "StoreError", "default_path", "open_store"]
+__all__ = [
+    "DEFAULT_DB",
+    "TABLES",
+    "Store",
+    "StoreError",
+    "default_path",
+    "open_store",
+    "records_batch",
+]
 
 DEFAULT_DB: Final = "agentslo.duckdb"
 #: DuckDB's memory limit unless ``AGENTSLO_MEMORY_LIMIT`` says otherwise.
@@ -29,6 +37,17 @@ DEFAULT_MEMORY_LIMIT: Final = "3GB"
 TABLES: Final = tuple(SCHEMAS)
 #: Tables ``Store.table`` also reads that are not records one writes.
 _DERIVED: Final = ("run_outcomes", "detect_runs")
+
+
+def records_batch(records: Iterable[Any]) -> Batch:
+    """Model records (``Run``, ``Span``, ``Finding``, ...) as a batch of Arrow tables."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    by_model = {model: name for name, (model, _) in SCHEMAS.items()}
+    for record in records:
+        rows.setdefault(by_model[type(record)], []).append(record.to_row())
+    return {
+        name: pa.Table.from_pylist(items, schema=SCHEMAS[name][1]) for name, items in rows.items()
+    }
 
 
 class StoreError(RuntimeError):
@@ -154,15 +173,12 @@ class Store:
 
     def write_records(self, records: Iterable[Any]) -> WriteCounts:
         """Write already-validated model records (``Run``, ``Span``, ...) as one batch."""
-        rows: dict[str, list[dict[str, Any]]] = {}
-        by_model = {model: name for name, (model, _) in SCHEMAS.items()}
-        for record in records:
-            rows.setdefault(by_model[type(record)], []).append(record.to_row())
-        batch = {
-            name: pa.Table.from_pylist(items, schema=SCHEMAS[name][1])
-            for name, items in rows.items()
-        }
-        return self.write(batch)
+        return self.write(records_batch(records))
+
+    def write_in_transaction(self, batch: Batch) -> WriteCounts:
+        """Write ``batch`` inside the transaction the caller began on ``con`` (and
+        commits or rolls back), with the caller's other writes."""
+        return write_batch(self.con, batch, defer_index=self._defer_index, own_transaction=False)
 
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value under ``key`` in the meta table."""

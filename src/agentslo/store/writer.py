@@ -233,28 +233,37 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, defer
 
 
 def write_batch(
-    con: duckdb.DuckDBPyConnection, batch: Batch, *, defer_index: bool = False
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    *,
+    defer_index: bool = False,
+    own_transaction: bool = True,
 ) -> WriteCounts:
     """Write every table of ``batch`` in one transaction and return the row counts.
 
     With ``defer_index`` the per-run outcome index is not updated; the runs whose
     outcomes changed are recorded (in the same transaction) for a later
-    ``flush_outcome_index``, which is cheaper once for a whole bulk import.
+    ``flush_outcome_index``, which is cheaper once for a whole bulk import. Without
+    ``own_transaction`` the caller has begun the transaction and commits it, so
+    the batch lands together with the caller's other writes.
     """
     unknown = set(batch) - set(SCHEMAS)
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; tables: {', '.join(SCHEMAS)}")
     conformed = {name: conform(name, batch[name]) for name in SCHEMAS if name in batch}
     counts = WriteCounts()
-    con.execute("BEGIN TRANSACTION")
+    if own_transaction:
+        con.execute("BEGIN TRANSACTION")
     try:
         for name, table in conformed.items():
             if table.num_rows:
                 _insert(con, name, table, defer=defer_index)
             counts.add(name, table.num_rows)
-        con.execute("COMMIT")
+        if own_transaction:
+            con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if own_transaction:
+            con.execute("ROLLBACK")
         raise
     return counts
 
