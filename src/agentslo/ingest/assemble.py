@@ -342,6 +342,15 @@ _ROOT_FIELDS: Final = (
 )
 
 
+#: The root fields a stored run row holds as they are; the others come from its
+#: attributes, or from the tallies when the trace has model calls.
+_ROW_ROOT_FIELDS: Final = tuple(
+    k
+    for k in _ROOT_FIELDS
+    if k not in ("root_span_id", "name", "input_tokens", "output_tokens", "cost_usd", "attributes")
+)
+
+
 def _freeze_root(
     root: tuple[int, int | None, dict[str, Any]] | None,
 ) -> tuple[int | None, int | None, tuple[Any, ...] | None]:
@@ -547,21 +556,7 @@ class TraceAssembler:
             if state is None:
                 continue
             attrs = json.loads(run["attributes"] or "{}")
-            fields = {
-                k: run[k]
-                for k in (
-                    "agent",
-                    "model",
-                    "status",
-                    "version",
-                    "user",
-                    "team",
-                    "environment",
-                    "task_id",
-                    "suite",
-                    "trial",
-                )
-            }
+            fields = {k: run[k] for k in _ROW_ROOT_FIELDS}
             fields |= {
                 "root_span_id": attrs.get("root_span_id"),
                 "name": attrs.get("root_span"),
