@@ -275,8 +275,8 @@ class TraceCache:
         return TraceState.thaw(marshal.loads(self._states[self._key(key)]))
 
     def put(self, key: TraceKey, state: TraceState) -> None:
-        """Store ``state`` as the most recent entry, evicting the oldest beyond
-        the capacity."""
+        """Store ``state`` as the most recent entry (:meth:`evict` trims the
+        cache to its capacity)."""
         k = self._key(key)
         self._states.pop(k, None)
         self._states[k] = marshal.dumps(state.freeze())
@@ -430,7 +430,6 @@ class TraceAssembler:
         bloom_capacity: int = 10_000_000,
     ) -> None:
         self.loader = loader
-        self.max_traces = max_traces
         self.window_us = window_us
         known = list(known)
         self.bloom = BloomFilter(max(bloom_capacity, 2 * len(known)))

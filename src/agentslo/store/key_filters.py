@@ -60,8 +60,10 @@ class KeyFilter:
         The filter is the probe side: DuckDB builds the join's hash table on the
         right, and the batch's hashes are the small side.
         """
-        stored = " UNION ALL ".join(f"SELECT h FROM {t}" for t in (self.filter_table, *self.also))
-        source = self.filter_table if not self.also else f"({stored})"
+        source = self.filter_table
+        if self.also:
+            tables = (self.filter_table, *self.also)
+            source = "(" + " UNION ALL ".join(f"SELECT h FROM {t}" for t in tables) + ")"
         return f"SELECT DISTINCT f.h FROM {source} f SEMI JOIN ({hashes}) b ON f.h = b.h"
 
     def match_sql(self, left: str, right: str) -> str:
