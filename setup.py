@@ -1,8 +1,10 @@
-"""Build of the one compiled module: agentslo's OTLP wire reader (Cython).
+"""Build of agentslo's two compiled modules (Cython): the OTLP wire reader and the
+mapping of common spans.
 
-Everything else is in ``pyproject.toml``. The extension is optional: when it cannot
-be compiled (no C compiler), the install goes on and
-``agentslo.ingest.otlp_wire`` uses its pure-Python walk, which reads the same.
+Everything else is in ``pyproject.toml``. The extensions are optional: when they
+cannot be compiled (no C compiler), the install goes on and
+``agentslo.ingest.otlp_wire`` and ``agentslo.ingest.semconv`` use their pure-Python
+code, which gives the same results.
 """
 
 from Cython.Build import cythonize
@@ -11,10 +13,11 @@ from setuptools import Extension, setup
 extensions = cythonize(
     [
         Extension(
-            "agentslo.ingest._wire_fast",
-            ["src/agentslo/ingest/_wire_fast.pyx"],
-            extra_compile_args=["-O2"],
+            f"agentslo.ingest.{name}",
+            [f"src/agentslo/ingest/{name}.pyx"],
+            extra_compile_args=["-O2", "-ffp-contract=off"],
         )
+        for name in ("_wire_fast", "_map_fast")
     ],
     compiler_directives={"language_level": "3"},
 )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ from agentslo.ingest.prices import PriceTable
 from agentslo.ingest.redact import Redactor
 
 __all__ = [
+    "COMPILED",
     "CONTENT_ATTRIBUTES",
     "MappedBatch",
     "MappingOptions",
@@ -693,83 +694,110 @@ def _time_problem(span: OtlpSpan, now_ns: int, max_future_s: float) -> str | Non
 
 
 def map_spans(
-    spans: Sequence[OtlpSpan], options: MappingOptions, rejects: Sequence[OtlpReject] = ()
+    spans: Sequence[OtlpSpan],
+    options: MappingOptions,
+    rejects: Sequence[OtlpReject] = (),
+    *,
+    compiled: bool = True,
 ) -> MappedBatch:
     """Map decoded spans to span rows (column lists), outcomes and run hints.
 
     Times come out as integer microseconds since the epoch, for Arrow to take as
     ``timestamp('us')`` without a detour through ``datetime``.
+
+    With the compiled mapping built (:data:`COMPILED`) and ``compiled`` left true,
+    the spans of the common shape (no events, no message contents, no outcome or
+    cost attributes) are mapped in C by ``agentslo.ingest._map_fast`` and the others
+    by :func:`_add_span`, here; both give the same rows (a property test holds them
+    equal). ``compiled=False`` maps every span here.
     """
     m = _Mapper(options)
     cols: dict[str, list[Any]] = {c: [] for c in _SPAN_COLUMNS}
     batch = MappedBatch(spans=cols, rejects=list(rejects))
-    project = options.project
-    capture = options.capture_content
+    if compiled and _map_compiled is not None:
+        _map_compiled(spans, m, batch)
+    else:
+        adders = tuple(cols[c].append for c in _SPAN_COLUMNS)
+        for span in spans:
+            _add_span(m, batch, adders, span)
+    batch.warnings = list(m.problems.seen)
+    return batch
+
+
+def _add_span(
+    m: _Mapper, batch: MappedBatch, adders: tuple[Callable[[Any], None], ...], span: OtlpSpan
+) -> None:
+    """Map one span into ``batch`` (``adders``: the append of each span column, in order)."""
+    options = m.o
     problems = m.problems
+    problem = _time_problem(span, m.now_ns, options.max_future_s)
+    if problem is not None:
+        batch.rejects.append(OtlpReject(f"span {span.span_id} ({span.name[:80]!r})", problem))
+        return
     (
         add_project, add_trace, add_span, add_parent, add_run, add_name, add_kind, add_agent,
         add_tool, add_model, add_start, add_end, add_status, add_error, add_input, add_output,
         add_cost, add_input_text, add_output_text, add_attributes, add_events,
-    ) = (cols[c].append for c in _SPAN_COLUMNS)  # fmt: skip
-    encode = _JSON.encode
-    for span in spans:
-        problem = _time_problem(span, m.now_ns, options.max_future_s)
-        if problem is not None:
-            batch.rejects.append(OtlpReject(f"span {span.span_id} ({span.name[:80]!r})", problem))
-            continue
-        attrs = span.attributes
-        shape = _shape(attrs)
-        kind = _kind(span, attrs, shape)
-        error_type = _text(attrs.get("error.type"))
-        if error_type is None and span.status_code == 2:
-            exc = next((a for n, _, a in span.events if n == "exception"), None)
-            error_type = _text(exc.get("exception.type")) if exc else None
-        model = _first(attrs, shape.model) if shape.model else None
-        tokens = (
-            _count(attrs, shape.input_tokens, problems) if shape.input_tokens else None,
-            _count(attrs, shape.output_tokens, problems) if shape.output_tokens else None,
-        )
-        input_text, kept = m.contents(attrs, _INPUT_TEXT, shape)
-        output_text: str | None = None
-        if capture:
-            output_text = next(
-                (kept[k] for k in _OUTPUT_TEXT if isinstance(kept.get(k), str)), None
-            )
-        if shape.reasoning:
-            reasoning = _count(attrs, shape.reasoning, problems)
-            if reasoning is not None:
-                kept["agentslo.usage.reasoning_tokens"] = reasoning
-        end_us = span.end_ns // _NS_PER_US if span.end_ns else None
-        start_us = span.start_ns // _NS_PER_US
-        if kind == "agent":
-            batch.hints[len(cols["span_id"])] = m.hints(attrs, span.resource)
-        if shape.outcome or span.events:
-            batch.outcomes.extend(m.outcomes(span, attrs, end_us or start_us))
-        if span.scope:
-            kept.setdefault("otel.scope.name", span.scope)
-        service = span.resource.get("service.name")
-        if service is not None:
-            kept.setdefault("service.name", service)
-        add_project(project)
-        add_trace(span.trace_id)
-        add_span(span.span_id)
-        add_parent(span.parent_span_id)
-        add_run(span.trace_id)
-        add_name(span.name[:_MAX_NAME] or "(unnamed)")
-        add_kind(kind)
-        add_agent(_agent_name(span, attrs, kind, shape))
-        add_tool(_text(_first(attrs, shape.tool)) if kind in ("tool", "handoff") else None)
-        add_model(_text(model))
-        add_start(start_us)
-        add_end(end_us)
-        add_status(_status(span, error_type))
-        add_error(error_type)
-        add_input(tokens[0])
-        add_output(tokens[1])
-        add_cost(m.cost(attrs, model, tokens, shape, priced=kind in _PRICED))
-        add_input_text(input_text)
-        add_output_text(output_text)
-        add_attributes(_attributes_json(kept))
-        add_events(encode(m.events(span)) if span.events else "[]")
-    batch.warnings = list(m.problems.seen)
-    return batch
+    ) = adders  # fmt: skip
+    attrs = span.attributes
+    shape = _shape(attrs)
+    kind = _kind(span, attrs, shape)
+    error_type = _text(attrs.get("error.type"))
+    if error_type is None and span.status_code == 2:
+        exc = next((a for n, _, a in span.events if n == "exception"), None)
+        error_type = _text(exc.get("exception.type")) if exc else None
+    model = _first(attrs, shape.model) if shape.model else None
+    tokens = (
+        _count(attrs, shape.input_tokens, problems) if shape.input_tokens else None,
+        _count(attrs, shape.output_tokens, problems) if shape.output_tokens else None,
+    )
+    input_text, kept = m.contents(attrs, _INPUT_TEXT, shape)
+    output_text: str | None = None
+    if options.capture_content:
+        output_text = next((kept[k] for k in _OUTPUT_TEXT if isinstance(kept.get(k), str)), None)
+    if shape.reasoning:
+        reasoning = _count(attrs, shape.reasoning, problems)
+        if reasoning is not None:
+            kept["agentslo.usage.reasoning_tokens"] = reasoning
+    end_us = span.end_ns // _NS_PER_US if span.end_ns else None
+    start_us = span.start_ns // _NS_PER_US
+    if kind == "agent":
+        batch.hints[len(batch.spans["span_id"])] = m.hints(attrs, span.resource)
+    if shape.outcome or span.events:
+        batch.outcomes.extend(m.outcomes(span, attrs, end_us or start_us))
+    if span.scope:
+        kept.setdefault("otel.scope.name", span.scope)
+    service = span.resource.get("service.name")
+    if service is not None:
+        kept.setdefault("service.name", service)
+    add_project(options.project)
+    add_trace(span.trace_id)
+    add_span(span.span_id)
+    add_parent(span.parent_span_id)
+    add_run(span.trace_id)
+    add_name(span.name[:_MAX_NAME] or "(unnamed)")
+    add_kind(kind)
+    add_agent(_agent_name(span, attrs, kind, shape))
+    add_tool(_text(_first(attrs, shape.tool)) if kind in ("tool", "handoff") else None)
+    add_model(_text(model))
+    add_start(start_us)
+    add_end(end_us)
+    add_status(_status(span, error_type))
+    add_error(error_type)
+    add_input(tokens[0])
+    add_output(tokens[1])
+    add_cost(m.cost(attrs, model, tokens, shape, priced=kind in _PRICED))
+    add_input_text(input_text)
+    add_output_text(output_text)
+    add_attributes(_attributes_json(kept))
+    add_events(_JSON.encode(m.events(span)) if span.events else "[]")
+
+
+_map_compiled: Callable[[Sequence[OtlpSpan], _Mapper, MappedBatch], int] | None
+try:
+    from agentslo.ingest._map_fast import map_spans_into as _map_compiled
+except ImportError:  # no C compiler at install: every span is mapped by _add_span
+    _map_compiled = None
+
+#: Whether the compiled mapping of common spans is in use (see :func:`map_spans`).
+COMPILED: Final = _map_compiled is not None
