@@ -17,7 +17,7 @@ extensions = cythonize(
             [f"src/agentslo/ingest/{name}.pyx"],
             extra_compile_args=["-O2", "-ffp-contract=off"],
         )
-        for name in ("_wire_fast", "_map_fast")
+        for name in ("_wire_fast", "_map_fast", "_columns_fast")
     ],
     compiler_directives={"language_level": "3"},
 )
