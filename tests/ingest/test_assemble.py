@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,6 +121,48 @@ def test_a_restart_continues_where_the_last_process_stopped(tmp_path: Path) -> N
         assert store.count("spans") == 5
     assert (run["steps"], run["tool_calls"], run["tool_errors"]) == (2, 2, 1)
     assert run["input_tokens"] == 2000 and run["agent"] == "support"
+
+
+def test_the_writer_checkpoints_the_log_with_every_thread_and_then_restores_them(
+    store: Store,
+) -> None:
+    store.con.execute("SET threads = 1")
+    writer = IngestWriter(store, checkpoint_bytes=1)  # every commit's log is over it
+    wal = Path(f"{store.path}.wal")
+    ingest(writer, agent_trace())
+    assert writer.stats.checkpoints == 1 and writer.stats.checkpoint_seconds > 0
+    assert not wal.exists() or wal.stat().st_size == 0  # folded into the file
+    assert store.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    assert store.count("spans") == 4
+
+
+def test_a_refused_checkpoint_is_put_off_and_the_threads_restored(store: Store) -> None:
+    """DuckDB documents that CHECKPOINT can refuse (transactions running): the write
+    stands, the thread count is restored, and the next commit tries again."""
+
+    class Refusing:
+        def __init__(self, con: Any) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "CHECKPOINT":
+                raise duckdb.TransactionException("cannot checkpoint: transactions running")
+            return self.con.execute(sql, *args)
+
+    store.con.execute("SET threads = 1")
+    writer = IngestWriter(store)
+    ingest(writer, agent_trace())  # the log is far below the default threshold
+    wal = Path(f"{store.path}.wal")
+    logged = wal.stat().st_size
+    assert logged > 0 and writer.stats.checkpoints == 0
+    writer.checkpoint_bytes = 1
+    writer._checkpoint_if_due(Refusing(store.con))  # type: ignore[arg-type]
+    assert writer.stats.checkpoints == 0 and wal.stat().st_size == logged
+    assert store.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    writer._checkpoint_if_due(store.con)  # after the next commit: it goes through
+    assert writer.stats.checkpoints == 1
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert store.count("spans") == 4
 
 
 def test_a_span_arriving_hours_after_its_run_keeps_the_run_whole(tmp_path: Path) -> None:

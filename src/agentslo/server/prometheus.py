@@ -225,6 +225,20 @@ def _ingest_lines(counters: IngestCounters, writer: Any) -> list[str]:
             s.commit_seconds,
         ),
         (
+            "agentslo_ingest_checkpoints_total",
+            "counter",
+            "Checkpoints of the store's write-ahead log run by the writer.",
+            [],
+            s.checkpoints,
+        ),
+        (
+            "agentslo_ingest_checkpoint_seconds_total",
+            "counter",
+            "Time spent in those checkpoints (commits wait meanwhile).",
+            [],
+            s.checkpoint_seconds,
+        ),
+        (
             "agentslo_ingest_requests_shed_total",
             "counter",
             "Requests refused with 429 because the write queue was full.",
