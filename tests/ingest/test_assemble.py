@@ -159,9 +159,32 @@ def test_a_refused_checkpoint_is_put_off_and_the_threads_restored(store: Store) 
     writer._checkpoint_if_due(Refusing(store.con))  # type: ignore[arg-type]
     assert writer.stats.checkpoints == 0 and wal.stat().st_size == logged
     assert store.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
-    writer._checkpoint_if_due(store.con)  # after the next commit: it goes through
+    writer._checkpoint_if_due(store.con)  # put off for a while after a failure
+    assert writer.stats.checkpoints == 0
+    writer._checkpoint_after = writer.stats.commits  # that many commits later
+    writer._checkpoint_if_due(store.con)
     assert writer.stats.checkpoints == 1
     assert not wal.exists() or wal.stat().st_size == 0
+    assert store.count("spans") == 4
+
+
+def test_a_failing_checkpoint_never_fails_the_commit_before_it(store: Store) -> None:
+    """Even when restoring the thread count fails too: the commit is durable."""
+
+    class Broken:
+        def __init__(self, con: Any) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql.startswith(("SET threads", "CHECKPOINT")):
+                raise duckdb.IOException("disk full")
+            return self.con.execute(sql, *args)
+
+    writer = IngestWriter(store)
+    ingest(writer, agent_trace())
+    writer.checkpoint_bytes = 1
+    writer._checkpoint_if_due(Broken(store.con))  # type: ignore[arg-type]  # raises nothing
+    assert writer.stats.commits == 1 and writer.stats.checkpoints == 0
     assert store.count("spans") == 4
 
 

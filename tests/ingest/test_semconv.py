@@ -402,12 +402,38 @@ def test_the_outcome_source_defaults_to_claimed() -> None:
         ({"llm.cost.total": "free"}, "'llm.cost.total' must be a number"),
         ({"agentslo.outcome": "great"}, "must be success, failure or partial"),
         ({"agentslo.outcome": "success", "agentslo.outcome.source": "me"}, "outcome ignored"),
+        # Values that once raised and failed the whole request:
+        (
+            {"gen_ai.usage.input_tokens": "²"},
+            "must be a non-negative integer",
+        ),  # a digit int() refuses
+        ({"agentslo.outcome": "success", "agentslo.outcome.source": ["x"]}, "outcome ignored"),
     ],
 )
 def test_wrong_attribute_types_keep_the_span_and_warn(attrs: dict[str, Any], warning: str) -> None:
     batch = map_spans([otel("chat", {"gen_ai.operation.name": "chat", **attrs})], OPTIONS)
     assert batch.span_count == 1 and batch.outcomes == []
     assert any(warning in w for w in batch.warnings), batch.warnings
+
+
+def test_unhashable_environment_and_event_source_keep_the_span() -> None:
+    """A list where a word is expected once raised TypeError (unhashable) and failed
+    the whole request: now the span is kept, with a warning or the default."""
+    agent = otel(
+        "invoke_agent a",
+        {"gen_ai.operation.name": "invoke_agent", "agentslo.environment": ["trial"]},
+        events=[
+            (
+                "gen_ai.evaluation.result",
+                NOW,
+                {"gen_ai.evaluation.score.label": "pass", "agentslo.outcome.source": ["x"]},
+            )
+        ],
+    )
+    batch = map_spans([agent], OPTIONS)
+    assert batch.span_count == 1 and batch.hints[0].environment == "production"
+    assert any("agentslo.environment" in w for w in batch.warnings), batch.warnings
+    assert [o["source"] for o in batch.outcomes] == ["judge"]
 
 
 @pytest.mark.parametrize(

@@ -219,7 +219,10 @@ def map_spans_into(spans, m, batch):
     options = m.o
     project = options.project
     prices = options.prices
-    cdef object future_limit = m.now_ns + int(options.max_future_s * 1e9)
+    try:
+        future_limit = m.now_ns + int(options.max_future_s * 1e9)
+    except (OverflowError, ValueError):  # an infinite or NaN limit: semconv's business
+        future_limit = None
     cdef long long start_ns, end_ns
     cdef dict attrs, kept, resource
     cdef _Roles shape
@@ -229,10 +232,13 @@ def map_spans_into(spans, m, batch):
         raw_start = span.start_ns
         raw_end = span.end_ns
         raw_code = span.status_code
-        # Times semconv._time_problem accepts, as C integers; anything else goes to
-        # _add_span, which refuses it with its message.
+        events = span.events
+        # Times semconv._time_problem accepts, as C integers, and the exact types the
+        # decoders build; anything else goes to _add_span, which maps it, or refuses
+        # it with its message.
         if (
-            type(raw_start) is not int
+            future_limit is None
+            or type(raw_start) is not int
             or type(raw_end) is not int
             or raw_start < MIN_START_NS
             or raw_start > future_limit
@@ -240,7 +246,12 @@ def map_spans_into(spans, m, batch):
             or raw_end < 0
             or raw_end > INT64_MAX
             or (raw_end and raw_end < raw_start)
-            or span.events
+            or type(events) is not list
+            or events
+            or type(span.name) is not str
+            or type(span.status_message) is not str
+            or type(span.attributes) is not dict
+            or type(span.resource) is not dict
         ):
             _add_span(m, batch, adders, span)
             continue

@@ -310,7 +310,8 @@ def _count(attrs: dict[str, Any], keys: Sequence[str], problems: _Problems) -> i
         if isinstance(value, int):
             number = value
         elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and value.strip().isdigit()
+            # isdecimal, not isdigit: '²' is a digit that int() refuses.
+            isinstance(value, str) and value.strip().isdecimal()
         ):
             number = int(value)
         else:
@@ -558,7 +559,9 @@ class _Mapper:
     def hints(self, attrs: dict[str, Any], resource: dict[str, Any]) -> RunHints:
         merged = {**resource, **attrs}
         environment = merged.get("agentslo.environment")
-        if environment is not None and environment not in _ENVIRONMENTS:
+        if environment is not None and (
+            not isinstance(environment, str) or environment not in _ENVIRONMENTS
+        ):
             self.problems.add(
                 f"attribute 'agentslo.environment' must be one of "
                 f"{', '.join(sorted(_ENVIRONMENTS))}, got {environment!r:.40}; used production"
@@ -596,7 +599,7 @@ class _Mapper:
                     f"attribute 'agentslo.outcome' must be success, failure or partial, "
                     f"got {raw!r:.40}; ignored"
                 )
-            elif source not in _SOURCES:
+            elif not isinstance(source, str) or source not in _SOURCES:
                 self.problems.add(
                     f"attribute 'agentslo.outcome.source' must be one of "
                     f"{', '.join(sorted(_SOURCES))}, got {source!r:.40}; outcome ignored"
@@ -627,7 +630,7 @@ class _Mapper:
                 )
                 continue
             source = event_attrs.get("agentslo.outcome.source", "judge")
-            if source not in _SOURCES:
+            if not isinstance(source, str) or source not in _SOURCES:
                 source = "judge"
             evidence = {
                 k: v

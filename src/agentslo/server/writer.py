@@ -63,6 +63,8 @@ _IDLE_WAIT_S: Final = 0.5
 #: Write-ahead log size at which the writer checkpoints: under the store's
 #: ``checkpoint_threshold`` (1 GB, ``agentslo.store``), so it comes first.
 CHECKPOINT_WAL_BYTES: Final = 900 * 10**6
+#: Commits to wait before trying again after a failed checkpoint.
+_CHECKPOINT_RETRY_COMMITS: Final = 100
 #: Errors that belong to the rows being written (not to the writer itself).
 _WRITE_ERRORS: Final = (duckdb.Error, ValueError, TypeError, OverflowError, pa.ArrowException)
 
@@ -141,6 +143,7 @@ class IngestWriter:
         self.store = store
         self.checkpoint_bytes = checkpoint_bytes
         self._wal = Path(f"{store.path}.wal")
+        self._checkpoint_after = 0
         self.max_queued = max_queued
         self.max_batch = max_batch
         self.min_group = min_group
@@ -310,7 +313,6 @@ class IngestWriter:
             con.execute("ROLLBACK")
             raise
         self.assembler.commit()
-        self._checkpoint_if_due(con)
         elapsed = time.perf_counter() - started
         self._recent_commit_s = 0.8 * self._recent_commit_s + 0.2 * elapsed
         s = self.stats
@@ -321,28 +323,36 @@ class IngestWriter:
         s.runs_written += runs_written
         s.requests_committed += len(jobs)
         s.max_batch_requests = max(s.max_batch_requests, len(jobs))
+        self._checkpoint_if_due(con)  # after the counts: its time is its own
 
     def _checkpoint_if_due(self, con: duckdb.DuckDBPyConnection) -> None:
         """Checkpoint with a thread per CPU once the log reaches ``checkpoint_bytes``.
 
-        ``CHECKPOINT`` refuses to run while another connection has a transaction
-        open (a report being read); it is then tried again after the next commit.
+        Called after a commit, which is durable by then: nothing here may fail it.
+        A checkpoint that fails (DuckDB documents that ``CHECKPOINT`` can refuse
+        while other transactions run; a full disk) is logged and tried again
+        ``_CHECKPOINT_RETRY_COMMITS`` commits later, and DuckDB's own threshold
+        remains behind it.
         """
+        if self.stats.commits < self._checkpoint_after:
+            return
         try:
             if self._wal.stat().st_size < self.checkpoint_bytes:
                 return
         except OSError:  # no log: nothing to fold
             return
         started = time.perf_counter()
-        (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
         try:
-            con.execute(f"SET threads = {max(int(threads), os.cpu_count() or 1)}")
-            con.execute("CHECKPOINT")
-        except duckdb.Error as exc:
-            log.info("checkpoint put off until the next commit (%s)", exc)
+            (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
+            try:
+                con.execute(f"SET threads = {max(int(threads), _cpus())}")
+                con.execute("CHECKPOINT")
+            finally:
+                con.execute(f"SET threads = {int(threads)}")
+        except Exception:
+            self._checkpoint_after = self.stats.commits + _CHECKPOINT_RETRY_COMMITS
+            log.warning("checkpoint failed; trying again later", exc_info=True)
             return
-        finally:
-            con.execute(f"SET threads = {int(threads)}")
         self.stats.checkpoints += 1
         self.stats.checkpoint_seconds += time.perf_counter() - started
 
@@ -354,6 +364,13 @@ class IngestWriter:
                 continue
             count = job.mapped.span_count if job.mapped is not None else len(job.outcomes)
             loop.call_soon_threadsafe(_settle, fut, count, exc)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> None:
