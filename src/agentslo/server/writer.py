@@ -53,6 +53,7 @@ from agentslo.ingest.assemble import (
 from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import OUTCOMES_SCHEMA
 from agentslo.store import Store
+from agentslo.store.store import CHECKPOINT_THRESHOLD_MB
 from agentslo.store.writer import write_assembled
 
 __all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "WriterStats"]
@@ -60,9 +61,9 @@ __all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "Writer
 log = logging.getLogger("agentslo.server")
 
 _IDLE_WAIT_S: Final = 0.5
-#: Write-ahead log size at which the writer checkpoints: under the store's
-#: ``checkpoint_threshold`` (1 GB, ``agentslo.store``), so it comes first.
-CHECKPOINT_WAL_BYTES: Final = 900 * 10**6
+#: Write-ahead log size at which the writer checkpoints: 90% of the store's own
+#: threshold, so that it comes first.
+CHECKPOINT_WAL_BYTES: Final = CHECKPOINT_THRESHOLD_MB * 10**6 * 9 // 10
 #: Commits to wait before trying again after a failed checkpoint.
 _CHECKPOINT_RETRY_COMMITS: Final = 100
 #: Errors that belong to the rows being written (not to the writer itself).

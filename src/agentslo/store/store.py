@@ -22,6 +22,7 @@ from agentslo.store.schema import SCHEMA_VERSION, current_version, migrate
 from agentslo.store.writer import Batch, WriteCounts, flush_outcome_index, write_batch
 
 __all__ = [
+    "CHECKPOINT_THRESHOLD_MB",
     "DEFAULT_DB",
     "TABLES",
     "Store",
@@ -34,6 +35,8 @@ __all__ = [
 DEFAULT_DB: Final = "agentslo.duckdb"
 #: DuckDB's memory limit unless ``AGENTSLO_MEMORY_LIMIT`` says otherwise.
 DEFAULT_MEMORY_LIMIT: Final = "3GB"
+#: Write-ahead log size (MB, 10**6 bytes) at which DuckDB checkpoints by itself.
+CHECKPOINT_THRESHOLD_MB: Final = 1000
 TABLES: Final = tuple(SCHEMAS)
 #: Tables ``Store.table`` also reads that are not records one writes.
 _DERIVED: Final = ("run_outcomes", "detect_runs")
@@ -89,7 +92,7 @@ class Store:
         # Checkpoint (fold the WAL into the file) every 1 GB of log rather than every
         # 16 MB: with the default, every batch of a bulk import paid for a checkpoint
         # (measured: 25% of the import before key indexes were replaced by filters).
-        self.con.execute("SET checkpoint_threshold = '1GB'")
+        self.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD_MB}MB'")
         # DuckDB would otherwise take up to 80% of RAM for its buffers; agentslo stays
         # a good neighbour on a shared machine and spills to disk beyond this.
         limit = os.environ.get("AGENTSLO_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
