@@ -339,10 +339,11 @@ def write_assembled(
     store's schema are not cast again.
     """
     if spans is not None and spans.num_rows:
-        _agentslo_spans = conform("spans", spans)
+        conformed_spans = conform("spans", spans)
+        _agentslo_spans = _stream(conformed_spans)
         con.execute(f"INSERT INTO spans ({_COLUMNS['spans']}) SELECT * FROM _agentslo_spans")
         if new_traces is None:
-            con.register(_NEW_SPANS, _agentslo_spans)
+            con.register(_NEW_SPANS, conformed_spans)
             try:
                 _note_traces(con, _NEW_SPANS)
             finally:
@@ -355,22 +356,38 @@ def write_assembled(
         _insert(con, "runs", conform("runs", runs), defer=False)
     if replaced_runs is not None and replaced_runs.num_rows:
         key = KEYED["runs"]
-        _agentslo_replaced = conform("runs", replaced_runs)
+        replaced = conform("runs", replaced_runs)
+        _agentslo_replaced = _stream(replaced.select(["project", "run_id"]))
         con.execute(
             f"DELETE FROM runs USING _agentslo_replaced m WHERE {key.match_sql('runs', 'm')}"
         )
+        _agentslo_replaced = _stream(replaced)
         con.execute(f"INSERT INTO runs ({_COLUMNS['runs']}) SELECT * FROM _agentslo_replaced")
     if new_runs is not None and new_runs.num_rows:
-        _agentslo_new_runs = conform("runs", new_runs)
+        conformed_runs = conform("runs", new_runs)
+        _agentslo_new_runs = _stream(conformed_runs)
         con.execute(f"INSERT INTO runs ({_COLUMNS['runs']}) SELECT * FROM _agentslo_new_runs")
         if not new_runs_traced:
-            projects = _agentslo_new_runs.column("project").to_pylist()
-            run_ids = _agentslo_new_runs.column("run_id").to_pylist()
+            projects = conformed_runs.column("project").to_pylist()
+            run_ids = conformed_runs.column("run_id").to_pylist()
             pairs = list(zip(projects, run_ids, strict=True))
             _add_key_hashes(con, KEYED["runs"].filter_table, pairs)
 
 
 _NEW_SPANS: Final = "_agentslo_new_spans"
+
+
+def _stream(table: pa.Table) -> object:
+    """``table`` as an Arrow C stream capsule, for one scan by DuckDB.
+
+    DuckDB scans a ``pyarrow.Table`` through a ``pyarrow.dataset`` scanner (for
+    projection and filter pushdown), which costs about 1 ms per statement whatever
+    the table's size; a capsule is read straight from its C stream, in about a
+    third of that (``docs/benchmarks.md``). A capsule can be read once.
+    """
+    return table.__arrow_c_stream__()
+
+
 #: The quoted column list of each table, in its schema's order.
 _COLUMNS: Final = {
     name: ", ".join(f'"{c}"' for c in schema.names) for name, (_, schema) in SCHEMAS.items()
@@ -382,15 +399,13 @@ def _add_key_hashes(
 ) -> None:
     """Add ``hash(project, key)`` of each pair of ``keys`` to ``filter_table``.
 
-    One statement per project, the keys passed as a list parameter: cheaper than
-    scanning an Arrow table of them, and the same ``hash`` as
-    :meth:`KeyFilter.hash_sql` over the table's columns (tested).
+    One statement, the keys scanned as an Arrow C stream (:func:`_stream`): cheaper
+    than a list parameter (each value converted on its own) or a ``pyarrow.Table``,
+    and the same ``hash`` as :meth:`KeyFilter.hash_sql` over the table's columns
+    (tested).
     """
-    by_project: dict[str, list[str]] = {}
-    for project, key in keys:
-        by_project.setdefault(project, []).append(key)
-    for project, values in by_project.items():
-        con.execute(
-            f"INSERT INTO {filter_table} SELECT hash(?::VARCHAR, unnest(?::VARCHAR[]))",
-            [project, values],
-        )
+    projects, values = zip(*keys, strict=True) if keys else ((), ())
+    _agentslo_keys = _stream(
+        pa.table([pa.array(projects, pa.string()), pa.array(values, pa.string())], ["p", "k"])
+    )
+    con.execute(f"INSERT INTO {filter_table} SELECT hash(p, k) FROM _agentslo_keys")
