@@ -18,8 +18,8 @@ from agentslo.ingest.assemble import (
     TraceCache,
     TraceState,
     _count_span,
-    _root_fields,
     assembly_columns,
+    root_fields,
 )
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
@@ -392,7 +392,7 @@ def _reference_runs(requests: list[list[dict[str, Any]]]) -> dict[str, dict[str,
             values += [cols["output_tokens"][i], cols["cost_usd"][i]]
             _count_span(state, *values)
             if cols["kind"][i] == "agent":
-                fields = _root_fields(cols, i, mapped.hints.get(i))
+                fields = root_fields(cols, i, mapped.hints.get(i))
                 state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
     rows = (s.run_row(k[0], k[1]) for k, s in states.items())
     return {r["run_id"]: r for r in rows if r is not None}

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentslo.ingest import span_batch
+from agentslo.ingest import arrow_build, span_batch
 from agentslo.model import SPANS_SCHEMA
 
 try:
@@ -115,7 +115,7 @@ def test_spans_table_uses_the_compiled_builder_where_a_compiler_is() -> None:
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: span columns go through pyarrow.array")
     assert _columns_fast is not None, "reinstall (`pip install -e .`) to build it"
-    assert span_batch._array is _columns_fast.array
+    assert arrow_build.array is _columns_fast.array
     cols = {f.name: [None] for f in SPANS_SCHEMA}
     cols.update(project=["p"], trace_id=["t"], span_id=["s"], run_id=["t"], name=["n"])
     table = span_batch.spans_table(cols)

@@ -42,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agentslo.ingest.arrow_build import table_from_rows
 from agentslo.ingest.semconv import RunHints
 from agentslo.model import RUNS_SCHEMA
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # span_batch imports trace_digest, which imports this module
     from agentslo.ingest.span_batch import SpanBatch
 
 __all__ = [
+    "FAILED",
     "Assembled",
     "BloomFilter",
     "TraceAssembler",
@@ -58,10 +60,11 @@ __all__ = [
     "assembly_columns",
     "combine",
     "fold_span",
+    "root_fields",
     "run_table",
 ]
 
-_FAILED: Final = frozenset({"error", "timeout", "cancelled"})
+FAILED: Final = frozenset({"error", "timeout", "cancelled"})
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
 TraceKey = tuple[str, str]
@@ -417,7 +420,7 @@ def _freeze_root(
     return (start, end, tuple(fields[k] for k in _ROOT_FIELDS))
 
 
-def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
+def root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
     h = hints or RunHints()
     return {
         "root_span_id": cols["span_id"][i],
@@ -464,7 +467,7 @@ def _count_span(
             state.model = model
     elif kind == "tool":
         state.tool_calls += 1
-        if status in _FAILED:
+        if status in FAILED:
             state.tool_errors += 1
     elif kind == "handoff":
         state.handoffs += 1
@@ -490,7 +493,7 @@ def fold_span(
         cols["cost_usd"][i],
     )
     if kind == "agent":
-        fields = _root_fields(cols, i, hints.get(i))
+        fields = root_fields(cols, i, hints.get(i))
         state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
     return True
 
@@ -689,4 +692,4 @@ def _time_range(spans: pa.Table) -> list[int]:
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Run rows (times as µs integers) as an Arrow table of ``RUNS_SCHEMA``."""
-    return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)
+    return table_from_rows(rows, RUNS_SCHEMA)

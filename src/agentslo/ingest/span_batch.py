@@ -11,12 +11,12 @@ request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import pyarrow as pa
 
+from agentslo.ingest.arrow_build import table_from_columns
 from agentslo.ingest.otlp import OtlpReject
 from agentslo.ingest.semconv import MappedBatch, RunHints
 from agentslo.ingest.trace_digest import TraceDigest, digest_spans
@@ -25,27 +25,9 @@ from agentslo.model import SPANS_SCHEMA
 __all__ = ["SpanBatch", "spans_table"]
 
 
-def _pyarrow_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
-    return pa.array(values, type=arrow_type)
-
-
-_array: Callable[[list[Any], pa.DataType], pa.Array]
-try:
-    # Writes the columns straight into Arrow buffers; the same arrays (tested).
-    from agentslo.ingest._columns_fast import array as _array
-except ImportError:  # no C compiler at install
-    _array = _pyarrow_array
-
-
-#: (name, type) of each span column: a schema's fields cost a lookup each time.
-_FIELDS: Final = tuple((f.name, f.type) for f in SPANS_SCHEMA)
-
-
 def spans_table(cols: dict[str, list[Any]]) -> pa.Table:
     """Span columns (times as µs integers) as an Arrow table of ``SPANS_SCHEMA``."""
-    return pa.Table.from_arrays(
-        [_array(cols[name], arrow_type) for name, arrow_type in _FIELDS], schema=SPANS_SCHEMA
-    )
+    return table_from_columns(cols, SPANS_SCHEMA)
 
 
 @dataclass

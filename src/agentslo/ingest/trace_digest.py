@@ -30,11 +30,12 @@ import numpy as np
 import pyarrow as pa
 
 from agentslo.ingest.assemble import (
+    FAILED,
     BloomFilter,
     TraceKey,
     TraceState,
     assembly_columns,
-    fold_span,
+    root_fields,
     run_table,
 )
 from agentslo.ingest.semconv import RunHints
@@ -90,13 +91,44 @@ def digest_spans(spans: pa.Table, hints: dict[int, RunHints]) -> TraceDigest:
     states: list[TraceState] = []
     trace_of: list[int] = []
     keep: list[bool] = []
-    for i, key in enumerate(zip(cols["project"], cols["trace_id"], strict=True)):
+    kind, status, model = cols["kind"], cols["status"], cols["model"]
+    in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
+    keyed = zip(cols["project"], cols["trace_id"], strict=True)
+    each = zip(keyed, cols["span_id"], kind, status, model, in_tok, out_tok, cost, strict=True)
+    for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(each):
         t = index.get(key)
         if t is None:
             t = index[key] = len(states)
             states.append(TraceState())
         trace_of.append(t)
-        keep.append(fold_span(states[t], cols, i, hints))
+        state = states[t]
+        if sid in state.span_ids:
+            keep.append(False)
+            continue
+        keep.append(True)
+        state.span_ids.add(sid)
+        # fold_span, inlined: this loop runs for every span the receiver takes.
+        state.spans += 1
+        if k == "llm":
+            state.llm_calls += 1
+            if it is not None or ot is not None:
+                state.llm_input += it or 0
+                state.llm_output += ot or 0
+                state.llm_tokens_known += 1
+            if c is not None:
+                state.llm_cost += c
+                state.llm_cost_known += 1
+            if state.model is None:
+                state.model = mdl
+        elif k == "tool":
+            state.tool_calls += 1
+            if st in FAILED:
+                state.tool_errors += 1
+        elif k == "handoff":
+            state.handoffs += 1
+        elif k == "agent":
+            fields = root_fields(cols, i, hints.get(i))
+            state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
     keys = list(index)
     rows: list[dict[str, Any]] = []
     run_of: list[int] = []
