@@ -347,7 +347,8 @@ def test_a_root_with_unknown_fields_is_refused_by_the_cache() -> None:
 
 def _pool() -> list[dict[str, Any]]:
     """Spans of three traces: roots, sub-agents that tie with them or start first,
-    priced and unpriced model calls (one without a model), failing tools, a hand-off."""
+    priced and unpriced model calls (one without a model, one with a cost given as
+    an integer), failing tools, a hand-off."""
     out: list[dict[str, Any]] = []
     for t in range(3):
         trace = f"{t + 1:032x}"
@@ -369,6 +370,9 @@ def _pool() -> list[dict[str, Any]]:
                   "error.type": "ValueError"}, trace=trace, start_ms=40, status=2),
             span(f"{t + 1:04x}00000000000f", "handoff", {"gen_ai.operation.name": "execute_tool",
                  "gen_ai.tool.name": "transfer_to_billing"}, trace=trace, start_ms=50),
+            span(f"{t + 1:04x}000000000010", "chat", {"gen_ai.operation.name": "chat",
+                 "gen_ai.usage.cost": 2, "gen_ai.usage.input_tokens": 1}, trace=trace,
+                 start_ms=60),
         ]  # fmt: skip
     return out
 

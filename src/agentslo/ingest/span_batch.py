@@ -19,7 +19,7 @@ import pyarrow as pa
 from agentslo.ingest.arrow_build import table_from_columns
 from agentslo.ingest.otlp import OtlpReject
 from agentslo.ingest.semconv import MappedBatch, RunHints
-from agentslo.ingest.trace_digest import TraceDigest, digest_spans
+from agentslo.ingest.trace_digest import TraceDigest, digest_columns
 from agentslo.model import SPANS_SCHEMA
 
 __all__ = ["SpanBatch", "spans_table"]
@@ -54,7 +54,7 @@ class SpanBatch:
             mapped.hints,
             mapped.rejects,
             mapped.warnings,
-            digest_spans(spans, mapped.hints),
+            digest_columns(mapped.spans, mapped.hints),
         )
 
     @property

@@ -41,7 +41,7 @@ from agentslo.ingest.assemble import (
 from agentslo.ingest.semconv import RunHints
 from agentslo.model import RUNS_SCHEMA
 
-__all__ = ["TraceDigest", "digest_spans"]
+__all__ = ["TraceDigest", "digest_columns", "digest_spans"]
 
 
 @dataclass
@@ -81,12 +81,18 @@ class TraceDigest:
 
 
 def digest_spans(spans: pa.Table, hints: dict[int, RunHints]) -> TraceDigest:
-    """The :class:`TraceDigest` of one request's span table (``SPANS_SCHEMA``).
+    """The :class:`TraceDigest` of one request's span table (``SPANS_SCHEMA``)."""
+    return digest_columns(assembly_columns(spans), hints)
 
-    It reads the table, not the lists it was built from, so that the values are
-    exactly those the writer would read from it.
+
+def digest_columns(cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> TraceDigest:
+    """The :class:`TraceDigest` of one request's span columns, as mapped.
+
+    The columns must be those a span table was built from successfully
+    (:func:`~agentslo.ingest.span_batch.spans_table`): then each value is the one
+    the table gives back, but for a cost that is an integer, which the table holds
+    as a float and which is therefore taken as one here.
     """
-    cols = assembly_columns(spans)
     index: dict[TraceKey, int] = {}
     states: list[TraceState] = []
     trace_of: list[int] = []
@@ -116,7 +122,7 @@ def digest_spans(spans: pa.Table, hints: dict[int, RunHints]) -> TraceDigest:
                 state.llm_output += ot or 0
                 state.llm_tokens_known += 1
             if c is not None:
-                state.llm_cost += c
+                state.llm_cost += float(c)
                 state.llm_cost_known += 1
             if state.model is None:
                 state.model = mdl
