@@ -33,7 +33,6 @@ from agentslo.ingest import semconv
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.span_batch import SpanBatch
-from agentslo.ingest.trace_digest import digest_spans
 from agentslo.model import SPANS_SCHEMA
 
 
@@ -52,8 +51,7 @@ def _python(body: bytes, options: semconv.MappingOptions) -> bytes:
     table = pa.Table.from_arrays(
         [pa.array(mapped.spans[f.name], type=f.type) for f in SPANS_SCHEMA], schema=SPANS_SCHEMA
     )
-    digest = digest_spans(table, mapped.hints)
-    batch = SpanBatch(table, mapped.outcomes, mapped.hints, mapped.rejects, mapped.warnings, digest)
+    batch = SpanBatch(table, mapped.outcomes, mapped.hints, mapped.rejects, mapped.warnings)
     return pickle.dumps(batch, protocol=5)
 
 

@@ -18,8 +18,8 @@ from agentslo.ingest.assemble import (
     TraceCache,
     TraceState,
     _count_span,
+    _root_fields,
     assembly_columns,
-    root_fields,
 )
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
@@ -347,8 +347,7 @@ def test_a_root_with_unknown_fields_is_refused_by_the_cache() -> None:
 
 def _pool() -> list[dict[str, Any]]:
     """Spans of three traces: roots, sub-agents that tie with them or start first,
-    priced and unpriced model calls (one without a model, one with a cost given as
-    an integer), failing tools, a hand-off."""
+    priced and unpriced model calls (one without a model), failing tools, a hand-off."""
     out: list[dict[str, Any]] = []
     for t in range(3):
         trace = f"{t + 1:032x}"
@@ -370,9 +369,6 @@ def _pool() -> list[dict[str, Any]]:
                   "error.type": "ValueError"}, trace=trace, start_ms=40, status=2),
             span(f"{t + 1:04x}00000000000f", "handoff", {"gen_ai.operation.name": "execute_tool",
                  "gen_ai.tool.name": "transfer_to_billing"}, trace=trace, start_ms=50),
-            span(f"{t + 1:04x}000000000010", "chat", {"gen_ai.operation.name": "chat",
-                 "gen_ai.usage.cost": 2, "gen_ai.usage.input_tokens": 1}, trace=trace,
-                 start_ms=60),
         ]  # fmt: skip
     return out
 
@@ -396,7 +392,7 @@ def _reference_runs(requests: list[list[dict[str, Any]]]) -> dict[str, dict[str,
             values += [cols["output_tokens"][i], cols["cost_usd"][i]]
             _count_span(state, *values)
             if cols["kind"][i] == "agent":
-                fields = root_fields(cols, i, mapped.hints.get(i))
+                fields = _root_fields(cols, i, mapped.hints.get(i))
                 state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
     rows = (s.run_row(k[0], k[1]) for k, s in states.items())
     return {r["run_id"]: r for r in rows if r is not None}

@@ -34,23 +34,20 @@ import hashlib
 import itertools
 import json
 import marshal
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from agentslo.ingest.arrow_build import table_from_rows
 from agentslo.ingest.semconv import RunHints
+from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import RUNS_SCHEMA
 
-if TYPE_CHECKING:  # span_batch imports trace_digest, which imports this module
-    from agentslo.ingest.span_batch import SpanBatch
-
 __all__ = [
-    "FAILED",
     "Assembled",
     "BloomFilter",
     "TraceAssembler",
@@ -59,12 +56,10 @@ __all__ = [
     "TraceState",
     "assembly_columns",
     "combine",
-    "fold_span",
-    "root_fields",
     "run_table",
 ]
 
-FAILED: Final = frozenset({"error", "timeout", "cancelled"})
+_FAILED: Final = frozenset({"error", "timeout", "cancelled"})
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
 TraceKey = tuple[str, str]
@@ -120,43 +115,27 @@ class BloomFilter:
         self.k = max(1, round(bits / self.capacity * np.log(2)))
         self.count = 0
 
-    @staticmethod
-    def digests(keys: Iterable[TraceKey]) -> bytes:
-        """The 16-byte digest of each key, end to end (what :meth:`add_digests` and
-        :meth:`contains_digests` take, so that the hashing can be done elsewhere)."""
-        return b"".join(
+    def _positions(self, keys: Iterable[TraceKey]) -> np.ndarray:
+        raw = b"".join(
             hashlib.blake2b(f"{p}\x1f{t}".encode(), digest_size=16).digest() for p, t in keys
         )
-
-    def _positions(self, keys: Iterable[TraceKey]) -> np.ndarray:
-        return self._digest_positions(self.digests(keys))
-
-    def _digest_positions(self, raw: bytes) -> np.ndarray:
         pairs = np.frombuffer(raw, dtype=np.uint64).reshape(-1, 2)
         i = np.arange(self.k, dtype=np.uint64)
         with np.errstate(over="ignore"):
             return (pairs[:, :1] + i * pairs[:, 1:]) % np.uint64(self.m)
 
     def add(self, keys: Sequence[TraceKey]) -> None:
-        self.add_digests(self.digests(keys))
-
-    def add_digests(self, raw: bytes) -> None:
-        """Add the keys of :meth:`digests` ``raw``."""
-        if not raw:
+        if not keys:
             return
-        pos = self._digest_positions(raw).ravel()
+        pos = self._positions(keys).ravel()
         np.bitwise_or.at(self.bits, pos // 8, (1 << (pos % 8)).astype(np.uint8))
-        self.count += len(raw) // 16
+        self.count += len(keys)
 
     def contains(self, keys: Sequence[TraceKey]) -> np.ndarray:
         """A boolean per key: maybe present (True) or surely absent (False)."""
-        return self.contains_digests(self.digests(keys))
-
-    def contains_digests(self, raw: bytes) -> np.ndarray:
-        """:meth:`contains` of the keys of :meth:`digests` ``raw``."""
-        if not raw:
+        if not keys:
             return np.zeros(0, dtype=bool)
-        pos = self._digest_positions(raw)
+        pos = self._positions(keys)
         hit = (self.bits[pos // 8] >> (pos % 8).astype(np.uint8)) & 1
         return np.asarray(hit.all(axis=1), dtype=bool)
 
@@ -215,29 +194,6 @@ class TraceState:
         if values is not None:
             state.root = (start, end, dict(zip(_ROOT_FIELDS, values, strict=True)))
         return state
-
-    def absorb(self, other: TraceState) -> None:
-        """Add the spans of ``other``, a state with none of these span ids.
-
-        The same as adding each of its spans in order: the counts add up (the cost
-        as one subtotal, so equal up to rounding), the first model found stays,
-        and of two root candidates the first best wins, as in :meth:`offer_root`.
-        """
-        self.span_ids |= other.span_ids
-        self.spans += other.spans
-        self.llm_calls += other.llm_calls
-        self.llm_input += other.llm_input
-        self.llm_output += other.llm_output
-        self.llm_tokens_known += other.llm_tokens_known
-        self.llm_cost += other.llm_cost
-        self.llm_cost_known += other.llm_cost_known
-        self.tool_calls += other.tool_calls
-        self.tool_errors += other.tool_errors
-        self.handoffs += other.handoffs
-        if self.model is None:
-            self.model = other.model
-        if other.root is not None:
-            self.offer_root(*other.root)
 
     def offer_root(self, start: int, end: int | None, fields: dict[str, Any]) -> None:
         if self.root is not None:
@@ -323,13 +279,9 @@ class TraceCache:
     def put(self, key: TraceKey, state: TraceState) -> None:
         """Store ``state`` as the most recent entry (:meth:`evict` trims the
         cache to its capacity)."""
-        self.put_frozen(key, marshal.dumps(state.freeze()))
-
-    def put_frozen(self, key: TraceKey, raw: bytes) -> None:
-        """:meth:`put` of a state already frozen and marshalled."""
         k = self._key(key)
         self._states.pop(k, None)
-        self._states[k] = raw
+        self._states[k] = marshal.dumps(state.freeze())
 
     def evict(self) -> None:
         """Drop the least recently used entries beyond the capacity."""
@@ -359,17 +311,11 @@ class Assembled:
     new_runs: list[dict[str, Any]]
     replaced_runs: list[dict[str, Any]]
     new_traces: list[TraceKey]
-    #: More new run rows, as the requests' digests built them.
-    new_run_tables: list[pa.Table] = field(default_factory=list)
 
-    def new_runs_table(self) -> pa.Table | None:
-        """Every new run row as one table (None when there is none)."""
-        tables = list(self.new_run_tables)
-        if self.new_runs:
-            tables.append(run_table(self.new_runs))
-        if not tables:
-            return None
-        return tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run row to write."""
+        return self.new_runs + self.replaced_runs
 
 
 #: Loads stored knowledge of traces: (keys, earliest µs, latest µs) ->
@@ -407,6 +353,11 @@ _ROW_ROOT_FIELDS: Final = tuple(
 )
 
 
+#: The values of a root's fields in ``_ROOT_FIELDS`` order (in C: this runs for
+#: every trace of every commit).
+_root_values: Final = operator.itemgetter(*_ROOT_FIELDS)
+
+
 def _freeze_root(
     root: tuple[int, int | None, dict[str, Any]] | None,
 ) -> tuple[int | None, int | None, tuple[Any, ...] | None]:
@@ -417,10 +368,10 @@ def _freeze_root(
     if len(fields) != len(_ROOT_FIELDS):
         unknown = sorted(set(fields) - set(_ROOT_FIELDS))
         raise ValueError(f"root fields outside _ROOT_FIELDS: {unknown}")
-    return (start, end, tuple(fields[k] for k in _ROOT_FIELDS))
+    return (start, end, _root_values(fields))
 
 
-def root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
+def _root_fields(cols: dict[str, list[Any]], i: int, hints: RunHints | None) -> dict[str, Any]:
     h = hints or RunHints()
     return {
         "root_span_id": cols["span_id"][i],
@@ -467,35 +418,10 @@ def _count_span(
             state.model = model
     elif kind == "tool":
         state.tool_calls += 1
-        if status in FAILED:
+        if status in _FAILED:
             state.tool_errors += 1
     elif kind == "handoff":
         state.handoffs += 1
-
-
-def fold_span(
-    state: TraceState, cols: dict[str, list[Any]], i: int, hints: dict[int, RunHints]
-) -> bool:
-    """Add span ``i`` of ``cols`` (:func:`assembly_columns`) to ``state``; False when
-    the state has its span id already (a resent span, which is then dropped)."""
-    sid = cols["span_id"][i]
-    if sid in state.span_ids:
-        return False
-    state.span_ids.add(sid)
-    kind = cols["kind"][i]
-    _count_span(
-        state,
-        kind,
-        cols["status"][i],
-        cols["model"][i],
-        cols["input_tokens"][i],
-        cols["output_tokens"][i],
-        cols["cost_usd"][i],
-    )
-    if kind == "agent":
-        fields = root_fields(cols, i, hints.get(i))
-        state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
-    return True
 
 
 class TraceAssembler:
@@ -517,104 +443,84 @@ class TraceAssembler:
         self.bloom.add(known)
         self.cache = TraceCache(max_traces)
         self._staged: dict[TraceKey, TraceState] = {}
-        self._staged_taken: dict[TraceKey, bytes] = {}
-        self._staged_bloom = b""
+        self._staged_new: list[TraceKey] = []
         self.loads = 0
 
-    def apply(self, batches: Sequence[SpanBatch], spans: pa.Table) -> Assembled:
-        """The new spans of a group of requests and the run rows to write; stages
-        the change.
-
-        ``spans`` is :func:`combine` of ``batches``. Each batch carries the
-        :class:`~agentslo.ingest.trace_digest.TraceDigest` of its request, so the
-        work here is per trace, not per span: a trace new to the store that only
-        one request of the group holds is taken as its digest says; any other is
-        merged from its requests' states (:meth:`TraceState.absorb`), span by span
-        only where a request resends spans the trace has already.
+    def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
+        """The new spans of one batch and the run rows to write; stages the change.
 
         The store's keys are known without reading it: a trace in neither the cache
         nor the Bloom filter has no stored span and no stored run row (the filter is
         built from both), a cached trace knows whether its run row was written, and a
         loaded one was read with its run row.
         """
-        from agentslo.ingest.trace_digest import digest_spans, thaw, trace_rows
-
-        digests = [b.digest or digest_spans(b.spans, b.hints) for b in batches]
-        #: key -> the (batch, trace) of each request that holds the trace, in order.
-        where: dict[TraceKey, list[tuple[int, int]]] = {}
-        for j, d in enumerate(digests):
-            for t, key in enumerate(d.keys):
-                where.setdefault(key, []).append((j, t))
-        cache = self.cache
-        unknown = [key for key in where if key not in cache]
-        first = [where[key][0] for key in unknown]
-        maybe = self.bloom.contains_digests(
-            b"".join(digests[j].bloom[16 * t : 16 * t + 16] for j, t in first)
-        )
+        n = len(cols["span_id"])
+        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
+        touched: dict[TraceKey, TraceState] = {}
+        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
+        unknown = [k for k in keys if k not in self.cache]
+        maybe = self.bloom.contains(unknown)
         to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
-        fresh = {k for k, m in zip(unknown, maybe, strict=True) if not m}
-        loaded = self._load(to_load, _time_range(spans)) if to_load else {}
-        mask = np.concatenate([d.keep for d in digests]) if digests else np.zeros(0, bool)
-        offsets = np.cumsum([0] + [b.span_count for b in batches]).tolist()
-        staged: dict[TraceKey, TraceState] = {}
-        taken: dict[TraceKey, bytes] = {}
-        taken_runs: list[list[int]] = [[] for _ in digests]
+        fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
+        for key in fresh:
+            touched[key] = TraceState()
+        if to_load:
+            touched.update(self._load(to_load, cols["started_at"]))
+        for key in keys:
+            if key not in touched:
+                touched[key] = self.cache.get(key)
+        #: Traces with spans the store holds (so in its trace filter already).
+        stored_before = {key for key, state in touched.items() if state.spans}
+        keep = [False] * n
+        changed: dict[TraceKey, None] = {}
+        kind, status, model = cols["kind"], cols["status"], cols["model"]
+        in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
+        started, ended = cols["started_at"], cols["ended_at"]
+        keyed = zip(project, trace_id, strict=True)
+        rows = zip(keyed, span_id, kind, status, model, in_tok, out_tok, cost, strict=True)
+        for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(rows):
+            state = touched[key]
+            ids = state.span_ids
+            if sid in ids:
+                continue
+            ids.add(sid)
+            keep[i] = True
+            changed[key] = None
+            # _count_span, inlined: this loop runs for every span of every commit.
+            state.spans += 1
+            if k == "llm":
+                state.llm_calls += 1
+                if it is not None or ot is not None:
+                    state.llm_input += it or 0
+                    state.llm_output += ot or 0
+                    state.llm_tokens_known += 1
+                if c is not None:
+                    state.llm_cost += c
+                    state.llm_cost_known += 1
+                if state.model is None:
+                    state.model = mdl
+            elif k == "tool":
+                state.tool_calls += 1
+                if st in _FAILED:
+                    state.tool_errors += 1
+            elif k == "handoff":
+                state.handoffs += 1
+            elif k == "agent":
+                state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
+        mask = np.array(keep, dtype=bool)
         new_runs: list[dict[str, Any]] = []
         replaced_runs: list[dict[str, Any]] = []
-        new_traces: list[TraceKey] = []
-        for key, places in where.items():
-            if key in fresh and len(places) == 1:
-                j, t = places[0]
-                d = digests[j]
-                taken[key] = d.states[t]
-                if d.run_of[t] >= 0:
-                    taken_runs[j].append(d.run_of[t])
-                new_traces.append(key)
-                continue
-            if key in fresh:
-                state = TraceState()
-            elif key in loaded:
-                state = loaded[key]
-            else:
-                state = cache.get(key)
-            stored_before = state.spans > 0
-            changed = False
-            for j, t in places:
-                d = digests[j]
-                part = thaw(d.states[t])
-                if state.span_ids.isdisjoint(part.span_ids):
-                    state.absorb(part)
-                    changed = True
-                    continue
-                # A resent export: add the request's spans of the trace one by one.
-                rows = trace_rows(d, t)
-                cols = assembly_columns(batches[j].spans.take(rows))
-                hints = batches[j].hints
-                for n, at in enumerate(rows):
-                    sub = {n: hints[at]} if at in hints else {}
-                    kept = fold_span(state, cols, n, sub)
-                    mask[offsets[j] + at] = kept
-                    changed = changed or kept
-            staged[key] = state
-            if not changed:
-                continue
+        for key in changed:
+            state = touched[key]
             row = state.run_row(key[0], key[1])
-            if row is not None:
-                (replaced_runs if state.run_stored else new_runs).append(row)
-                state.run_stored = True
-            if not stored_before:
-                new_traces.append(key)
-        self._staged = staged
-        self._staged_taken = taken
-        self._staged_bloom = b"".join(
-            digests[j].bloom[16 * t : 16 * t + 16] for j, t in (where[k][0] for k in unknown)
-        )
-        tables = [
-            d.runs if len(rows) == d.runs.num_rows else d.runs.take(rows)
-            for d, rows in zip(digests, taken_runs, strict=True)
-            if rows
-        ]
-        return Assembled(mask, new_runs, replaced_runs, new_traces, tables)
+            if row is None:
+                continue
+            (replaced_runs if state.run_stored else new_runs).append(row)
+            state.run_stored = True
+        new_traces = [key for key in changed if key not in stored_before]
+        self._staged = touched
+        self._staged_new = fresh + to_load
+        return Assembled(mask, new_runs, replaced_runs, new_traces)
 
     def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
         self.loads += 1
@@ -673,21 +579,13 @@ class TraceAssembler:
         """The batch is durable: make its staged state current."""
         for key, state in self._staged.items():
             self.cache.put(key, state)
-        for key, raw in self._staged_taken.items():
-            self.cache.put_frozen(key, raw)
         self.cache.evict()
-        self.bloom.add_digests(self._staged_bloom)
-        self.rollback()
+        self.bloom.add(self._staged_new)
+        self._staged, self._staged_new = {}, []
 
     def rollback(self) -> None:
         """The batch was not written: forget its staged state."""
-        self._staged, self._staged_taken, self._staged_bloom = {}, {}, b""
-
-
-def _time_range(spans: pa.Table) -> list[int]:
-    """The earliest and the latest start in ``spans``, in µs."""
-    bounds = pc.min_max(spans.column("started_at").cast(pa.int64()))
-    return [bounds["min"].as_py(), bounds["max"].as_py()]
+        self._staged, self._staged_new = {}, []
 
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:

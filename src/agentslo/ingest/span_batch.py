@@ -19,7 +19,6 @@ import pyarrow as pa
 from agentslo.ingest.arrow_build import table_from_columns
 from agentslo.ingest.otlp import OtlpReject
 from agentslo.ingest.semconv import MappedBatch, RunHints
-from agentslo.ingest.trace_digest import TraceDigest, digest_columns
 from agentslo.model import SPANS_SCHEMA
 
 __all__ = ["SpanBatch", "spans_table"]
@@ -40,21 +39,16 @@ class SpanBatch:
     hints: dict[int, RunHints] = field(default_factory=dict)
     rejects: list[OtlpReject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: What the request contributes to each trace (computed by :meth:`of`, in the
-    #: decode worker; the writer computes it when it is missing).
-    digest: TraceDigest | None = None
 
     @classmethod
     def of(cls, mapped: MappedBatch) -> SpanBatch:
-        """The batch of a mapped request, with its :class:`TraceDigest`."""
-        spans = spans_table(mapped.spans)
+        """The batch of a mapped request."""
         return cls(
-            spans,
+            spans_table(mapped.spans),
             mapped.outcomes,
             mapped.hints,
             mapped.rejects,
             mapped.warnings,
-            digest_columns(mapped.spans, mapped.hints),
         )
 
     @property

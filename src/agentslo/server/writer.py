@@ -46,6 +46,7 @@ import pyarrow as pa
 from agentslo.ingest.assemble import (
     TraceAssembler,
     TraceKey,
+    assembly_columns,
     combine,
     run_table,
 )
@@ -288,18 +289,16 @@ class IngestWriter:
         try:
             new_runs = replaced_runs = new_traces = None
             if mapped:
-                spans, _ = combine(mapped)
-                assembled = self.assembler.apply(mapped, spans)
+                spans, hints = combine(mapped)
+                assembled = self.assembler.apply(assembly_columns(spans), hints)
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
-                new_runs = assembled.new_runs_table()
+                new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
                 replaced_runs = (
                     run_table(assembled.replaced_runs) if assembled.replaced_runs else None
                 )
                 new_traces = assembled.new_traces
-                runs_written = (0 if new_runs is None else new_runs.num_rows) + len(
-                    assembled.replaced_runs
-                )
+                runs_written = len(assembled.new_runs) + len(assembled.replaced_runs)
             write_assembled(
                 con,
                 spans=spans,
