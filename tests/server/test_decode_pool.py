@@ -93,3 +93,27 @@ def test_a_failed_restart_is_retried(serve: Callable[..., ThreadServer]) -> None
             time.sleep(0.1)
         assert failures == [1] and pool.restarts == 1
         assert _post(c, "b2" * 16).status_code == 200
+
+
+def test_a_workers_socket_holds_many_request_frames() -> None:
+    """Each end's send buffer is raised (up to the kernel's cap), so that a worker has
+    the next requests to read while the event loop waits for the interpreter lock."""
+    import socket
+    from pathlib import Path
+
+    from agentslo.server.decode_pool import _SOCKET_BUFFER, DecodePool
+
+    cap_file = Path("/proc/sys/net/core/wmem_max")
+    if not cap_file.exists():
+        import pytest
+
+        pytest.skip("no /proc/sys/net/core/wmem_max: the kernel's cap is unknown here")
+    expected = min(_SOCKET_BUFFER, int(cap_file.read_text()))
+    pool = DecodePool(1, MappingOptions())
+    pool.start()
+    try:
+        (worker,) = [w for w in pool._workers if w is not None]
+        # Linux reports twice the size asked for (its bookkeeping included).
+        assert worker.sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= expected
+    finally:
+        pool.close()
