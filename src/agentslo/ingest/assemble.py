@@ -41,7 +41,6 @@ from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from agentslo.ingest.arrow_build import table_from_rows
 from agentslo.ingest.semconv import RunHints
@@ -61,7 +60,6 @@ __all__ = [
 ]
 
 _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
-_FAILED_STATUSES: Final = pa.array(sorted(_FAILED), pa.string())
 _ENC: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
 TraceKey = tuple[str, str]
@@ -448,126 +446,47 @@ class TraceAssembler:
         self._staged_new: list[TraceKey] = []
         self.loads = 0
 
-    def apply(self, spans: pa.Table, hints: dict[int, RunHints]) -> Assembled:
-        """The new spans of one batch (``SPANS_SCHEMA``) and the run rows to write;
-        stages the change.
-
-        The tallies of each trace are summed by Arrow, in one ordered group-by
-        (:func:`_trace_tallies`), and added to the trace's state at once; only the
-        root candidates (agent spans) are visited one by one. A trace whose batch
-        repeats a span id, or resends one the state holds, has its spans added one
-        by one instead (:meth:`_add_rows`, the definition), so that each is counted
-        once. Both give the runs that adding every span alone, in order, gives
-        (tested); a cost is summed in another order, so equal up to rounding.
+    def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
+        """The new spans of one batch and the run rows to write; stages the change.
 
         The store's keys are known without reading it: a trace in neither the cache
         nor the Bloom filter has no stored span and no stored run row (the filter is
         built from both), a cached trace knows whether its run row was written, and a
         loaded one was read with its run row.
         """
-        n = spans.num_rows
-        tallies = _trace_tallies(spans)
-        if tallies is None:  # no span, or token counts too large to sum exactly
-            return self._apply_rows(spans, hints)
-        keys = tallies.keys
-        touched = self._touch(keys, spans)
-        #: Traces with spans the store holds (so in its trace filter already).
-        stored_before = {key for key, state in touched.items() if state.spans}
-        one_by_one: set[TraceKey] = set()
-        for i, key in enumerate(keys):
-            state = touched[key]
-            ids = set(tallies.span_ids[i])
-            if len(ids) != tallies.spans[i] or not state.span_ids.isdisjoint(ids):
-                one_by_one.add(key)
-                continue
-            state.span_ids |= ids
-            state.spans += tallies.spans[i]
-            state.llm_calls += tallies.llm_calls[i]
-            state.llm_input += tallies.llm_input[i]
-            state.llm_output += tallies.llm_output[i]
-            state.llm_tokens_known += tallies.llm_tokens_known[i]
-            state.llm_cost += tallies.llm_cost[i]
-            state.llm_cost_known += tallies.llm_cost_known[i]
-            state.tool_calls += tallies.tool_calls[i]
-            state.tool_errors += tallies.tool_errors[i]
-            state.handoffs += tallies.handoffs[i]
-            if state.model is None:
-                state.model = tallies.model[i]
-        agents = np.flatnonzero(np.asarray(pc.equal(spans.column("kind"), "agent")))
-        if agents.size:
-            cols = assembly_columns(spans.take(agents))
-            keyed = zip(cols["project"], cols["trace_id"], strict=True)
-            for j, key in enumerate(keyed):
-                if key not in one_by_one:
-                    fields = _root_fields(cols, j, hints.get(int(agents[j])))
-                    touched[key].offer_root(cols["started_at"][j], cols["ended_at"][j], fields)
-        mask = np.ones(n, dtype=bool)
-        changed = dict.fromkeys(k for k in keys if k not in one_by_one)
-        if one_by_one:
-            projects = spans.column("project").to_pylist()
-            trace_ids = spans.column("trace_id").to_pylist()
-            rows = [
-                i
-                for i, key in enumerate(zip(projects, trace_ids, strict=True))
-                if key in one_by_one
-            ]
-            mask[rows] = False
-            cols = assembly_columns(spans.take(rows))
-            sub = {j: hints[r] for j, r in enumerate(rows) if r in hints}
-            for j, key in self._add_rows(cols, touched, sub):
-                mask[rows[j]] = True
-                changed[key] = None
-        return self._stage(touched, changed, stored_before, mask)
-
-    def _apply_rows(self, spans: pa.Table, hints: dict[int, RunHints]) -> Assembled:
-        """:meth:`apply`, adding every span one by one."""
-        cols = assembly_columns(spans)
-        keys = list(dict.fromkeys(zip(cols["project"], cols["trace_id"], strict=True)))
-        touched = self._touch(keys, spans)
-        stored_before = {key for key, state in touched.items() if state.spans}
-        mask = np.zeros(spans.num_rows, dtype=bool)
-        changed: dict[TraceKey, None] = {}
-        for i, key in self._add_rows(cols, touched, hints):
-            mask[i] = True
-            changed[key] = None
-        return self._stage(touched, changed, stored_before, mask)
-
-    def _touch(self, keys: list[TraceKey], spans: pa.Table) -> dict[TraceKey, TraceState]:
-        """The working state of each trace of ``keys``: new, loaded or cached."""
+        n = len(cols["span_id"])
+        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
         touched: dict[TraceKey, TraceState] = {}
+        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
         unknown = [k for k in keys if k not in self.cache]
         maybe = self.bloom.contains(unknown)
         to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
-        for key, m in zip(unknown, maybe, strict=True):
-            if not m:
-                touched[key] = TraceState()
+        fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
+        for key in fresh:
+            touched[key] = TraceState()
         if to_load:
-            touched.update(self._load(to_load, _time_range(spans)))
+            touched.update(self._load(to_load, cols["started_at"]))
         for key in keys:
             if key not in touched:
                 touched[key] = self.cache.get(key)
-        self._staged_new = unknown
-        return touched
-
-    @staticmethod
-    def _add_rows(
-        cols: dict[str, list[Any]], touched: dict[TraceKey, TraceState], hints: dict[int, RunHints]
-    ) -> Iterator[tuple[int, TraceKey]]:
-        """Add each span of ``cols`` to its trace's state, in order; yield (row, key)
-        of each span added (not held by the state already)."""
+        #: Traces with spans the store holds (so in its trace filter already).
+        stored_before = {key for key, state in touched.items() if state.spans}
+        keep = [False] * n
+        changed: dict[TraceKey, None] = {}
         kind, status, model = cols["kind"], cols["status"], cols["model"]
         in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
         started, ended = cols["started_at"], cols["ended_at"]
-        keyed = zip(cols["project"], cols["trace_id"], strict=True)
-        rows = zip(keyed, cols["span_id"], kind, status, model, in_tok, out_tok, cost, strict=True)
+        keyed = zip(project, trace_id, strict=True)
+        rows = zip(keyed, span_id, kind, status, model, in_tok, out_tok, cost, strict=True)
         for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(rows):
             state = touched[key]
             ids = state.span_ids
             if sid in ids:
                 continue
             ids.add(sid)
-            yield i, key
-            # _count_span, inlined.
+            keep[i] = True
+            changed[key] = None
+            # _count_span, inlined: this loop runs for every span of every commit.
             state.spans += 1
             if k == "llm":
                 state.llm_calls += 1
@@ -588,15 +507,7 @@ class TraceAssembler:
                 state.handoffs += 1
             elif k == "agent":
                 state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
-
-    def _stage(
-        self,
-        touched: dict[TraceKey, TraceState],
-        changed: dict[TraceKey, None],
-        stored_before: set[TraceKey],
-        mask: np.ndarray,
-    ) -> Assembled:
-        """The run rows of the ``changed`` traces; stage ``touched`` for :meth:`commit`."""
+        mask = np.array(keep, dtype=bool)
         new_runs: list[dict[str, Any]] = []
         replaced_runs: list[dict[str, Any]] = []
         for key in changed:
@@ -608,6 +519,7 @@ class TraceAssembler:
             state.run_stored = True
         new_traces = [key for key in changed if key not in stored_before]
         self._staged = touched
+        self._staged_new = fresh + to_load
         return Assembled(mask, new_runs, replaced_runs, new_traces)
 
     def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
@@ -674,115 +586,6 @@ class TraceAssembler:
     def rollback(self) -> None:
         """The batch was not written: forget its staged state."""
         self._staged, self._staged_new = {}, []
-
-
-#: Above this, a batch's sum of token counts could be inexact in a float (2**53).
-_TOKENS_SUMMABLE: Final = 2**33
-
-
-@dataclass
-class _Tallies:
-    """Per trace of a batch, in order of first appearance: what :func:`_count_span`
-    sums over its spans, and its span ids."""
-
-    keys: list[TraceKey]
-    span_ids: list[list[str]]
-    spans: list[int]
-    llm_calls: list[int]
-    llm_input: list[int]
-    llm_output: list[int]
-    llm_tokens_known: list[int]
-    llm_cost: list[float]
-    llm_cost_known: list[int]
-    model: list[str | None]
-    tool_calls: list[int]
-    tool_errors: list[int]
-    handoffs: list[int]
-
-
-def _bool(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _trace_tallies(spans: pa.Table) -> _Tallies | None:
-    """The :class:`_Tallies` of ``spans``, summed with numpy (``bincount`` adds in row
-    order, so a trace's cost is the sum its spans give one by one), or None when a
-    token count is too large for the sums to be exact in a float."""
-    inp, out = spans.column("input_tokens"), spans.column("output_tokens")
-    for tokens in (inp, out):
-        bounds = pc.min_max(tokens)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        if high is not None and max(high, -low) > _TOKENS_SUMMABLE:
-            return None
-    n = spans.num_rows
-    projects = pc.dictionary_encode(spans.column("project")).combine_chunks()
-    traces = pc.dictionary_encode(spans.column("trace_id")).combine_chunks()
-    combined = projects.indices.to_numpy().astype(np.int64) * len(traces.dictionary)
-    combined += traces.indices.to_numpy()
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    group = rank[inverse.reshape(-1)]
-    groups = int(order.size)
-    first_rows = first[order]
-    kind = spans.column("kind")
-    llm = _bool(pc.equal(kind, "llm"))
-    tool = _bool(pc.equal(kind, "tool"))
-    handoff = _bool(pc.equal(kind, "handoff"))
-    failed = tool & _bool(pc.is_in(spans.column("status"), _FAILED_STATUSES))
-    inp_known, out_known = _bool(pc.is_valid(inp)), _bool(pc.is_valid(out))
-    cost = spans.column("cost_usd")
-    priced = llm & _bool(pc.is_valid(cost))
-
-    def count(rows: np.ndarray) -> list[int]:
-        counts: list[int] = np.bincount(group[rows], minlength=groups).tolist()
-        return counts
-
-    def total(values: pa.ChunkedArray, rows: np.ndarray, zero: Any) -> np.ndarray:
-        filled = np.asarray(pc.fill_null(values, zero).to_numpy(), dtype=np.float64)
-        return np.bincount(group[rows], weights=filled[rows], minlength=groups)
-
-    model_rows = np.flatnonzero(llm & _bool(pc.is_valid(spans.column("model"))))
-    model: list[str | None] = [None] * groups
-    if model_rows.size:
-        with_model, at = np.unique(group[model_rows], return_index=True)
-        names = spans.column("model").take(model_rows[at]).to_pylist()
-        for g, name in zip(with_model.tolist(), names, strict=True):
-            model[g] = name
-    by_trace = np.argsort(group, kind="stable")
-    ids = spans.column("span_id").take(by_trace).to_pylist()
-    sizes = np.bincount(group, minlength=groups).tolist()
-    bounds = itertools.accumulate(sizes, initial=0)
-    starts = list(bounds)
-    key_projects = spans.column("project").take(first_rows).to_pylist()
-    key_traces = spans.column("trace_id").take(first_rows).to_pylist()
-    llm_rows = np.flatnonzero(llm)
-    return (
-        _Tallies(
-            keys=list(zip(key_projects, key_traces, strict=True)),
-            span_ids=[ids[starts[g] : starts[g + 1]] for g in range(groups)],
-            spans=sizes,
-            llm_calls=count(llm_rows),
-            llm_input=total(inp, llm_rows, 0).astype(np.int64).tolist(),
-            llm_output=total(out, llm_rows, 0).astype(np.int64).tolist(),
-            llm_tokens_known=count(np.flatnonzero(llm & (inp_known | out_known))),
-            llm_cost=total(cost, np.flatnonzero(priced), 0.0).tolist(),
-            llm_cost_known=count(np.flatnonzero(priced)),
-            model=model,
-            tool_calls=count(np.flatnonzero(tool)),
-            tool_errors=count(np.flatnonzero(failed)),
-            handoffs=count(np.flatnonzero(handoff)),
-        )
-        if n
-        else None
-    )
-
-
-def _time_range(spans: pa.Table) -> list[int]:
-    """The earliest and the latest start in ``spans``, in µs."""
-    bounds = pc.min_max(spans.column("started_at").cast(pa.int64()))
-    return [bounds["min"].as_py(), bounds["max"].as_py()]
 
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:

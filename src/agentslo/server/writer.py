@@ -46,6 +46,7 @@ import pyarrow as pa
 from agentslo.ingest.assemble import (
     TraceAssembler,
     TraceKey,
+    assembly_columns,
     combine,
     run_table,
 )
@@ -289,7 +290,7 @@ class IngestWriter:
             new_runs = replaced_runs = new_traces = None
             if mapped:
                 spans, hints = combine(mapped)
-                assembled = self.assembler.apply(spans, hints)
+                assembled = self.assembler.apply(assembly_columns(spans), hints)
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
                 new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
