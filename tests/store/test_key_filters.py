@@ -208,10 +208,10 @@ def test_spans_the_receiver_wrote_are_recognised_by_a_later_import(tmp_path: Pat
         assert _filter_size(store, "spans") == 1
 
 
-def test_key_hashes_from_list_parameters_match_the_filters_hash_of_columns(
+def test_key_hashes_from_the_receivers_stream_match_the_filters_hash_of_columns(
     tmp_path: Path,
 ) -> None:
-    """The receiver adds key hashes from list parameters (no Arrow scan); they must be
+    """The receiver adds key hashes from an Arrow C stream of its keys; they must be
     the ``hash(project, key)`` the import path computes over table columns."""
     keys = [("default", "t1"), ("shop", "t1"), ("shop", "a" * 32), ("default", "é")]
     with Store(tmp_path / "s.duckdb") as store:
