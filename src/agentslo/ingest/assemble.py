@@ -36,7 +36,7 @@ import json
 import marshal
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -442,8 +442,8 @@ class TraceAssembler:
         self.bloom = BloomFilter(max(bloom_capacity, 2 * len(known)))
         self.bloom.add(known)
         self.cache = TraceCache(max_traces)
-        #: Staged batches not yet committed, oldest first: (states, new keys) each.
-        self._layers: list[tuple[dict[TraceKey, TraceState], list[TraceKey]]] = []
+        self._staged: dict[TraceKey, TraceState] = {}
+        self._staged_new: list[TraceKey] = []
         self.loads = 0
 
     def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
@@ -458,12 +458,7 @@ class TraceAssembler:
         project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
         touched: dict[TraceKey, TraceState] = {}
         keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
-        for layer, _ in reversed(self._layers):  # a batch staged and not yet committed
-            for key in keys:
-                if key not in touched and key in layer:
-                    # A copy: that batch commits its own state, not this one's.
-                    touched[key] = replace(layer[key], span_ids=set(layer[key].span_ids))
-        unknown = [k for k in keys if k not in touched and k not in self.cache]
+        unknown = [k for k in keys if k not in self.cache]
         maybe = self.bloom.contains(unknown)
         to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
         fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
@@ -523,7 +518,8 @@ class TraceAssembler:
             (replaced_runs if state.run_stored else new_runs).append(row)
             state.run_stored = True
         new_traces = [key for key in changed if key not in stored_before]
-        self._layers.append((touched, fresh + to_load))
+        self._staged = touched
+        self._staged_new = fresh + to_load
         return Assembled(mask, new_runs, replaced_runs, new_traces)
 
     def _load(self, keys: list[TraceKey], started: Sequence[int]) -> dict[TraceKey, TraceState]:
@@ -580,27 +576,16 @@ class TraceAssembler:
         return states
 
     def commit(self) -> None:
-        """The oldest staged batch is durable: make its state current.
-
-        Batches may be staged on top of one not yet committed (the writer prepares
-        the next group while the last one is written): each sees the states the
-        ones before it staged, and they are committed in order.
-        """
-        touched, new = self._layers.pop(0)
-        for key, state in touched.items():
+        """The batch is durable: make its staged state current."""
+        for key, state in self._staged.items():
             self.cache.put(key, state)
         self.cache.evict()
-        self.bloom.add(new)
+        self.bloom.add(self._staged_new)
+        self._staged, self._staged_new = {}, []
 
     def rollback(self) -> None:
-        """The oldest staged batch was not written: forget every staged batch (the
-        later ones were built on it)."""
-        self._layers.clear()
-
-    @property
-    def staged(self) -> int:
-        """Batches staged and not yet committed."""
-        return len(self._layers)
+        """The batch was not written: forget its staged state."""
+        self._staged, self._staged_new = {}, []
 
 
 def run_table(rows: list[dict[str, Any]]) -> pa.Table:

@@ -120,82 +120,6 @@ class WriterStats:
     max_batch_requests: int = 0
 
 
-@dataclass
-class _Group:
-    """One group commit: its requests, the tables to write, and how it ended."""
-
-    jobs: list[Job]
-    started: float = 0.0
-    spans: pa.Table | None = None
-    outcomes: pa.Table | None = None
-    new_runs: pa.Table | None = None
-    replaced_runs: pa.Table | None = None
-    new_traces: list[TraceKey] | None = None
-    runs_written: int = 0
-    outcome_count: int = 0
-    prepare_seconds: float = 0.0
-    #: Whether its spans were staged in the assembler (a group of outcomes alone is not).
-    staged: bool = False
-    #: Set by the committer when it is written (``error`` None) or refused.
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-    #: An error of the committer itself, not of the rows: the writer stops.
-    fatal: BaseException | None = None
-
-
-class _Committer:
-    """The thread that writes prepared groups, one at a time, in the order handed.
-
-    It owns the store's write connection while a group is in flight, resolves the
-    requests of each group it commits, and leaves a refused group to the writer
-    thread (which isolates the bad request once the committer is idle). DuckDB
-    releases the interpreter lock while it inserts and commits, so the writer
-    thread meanwhile assembles the next group (``docs/benchmarks.md``).
-    """
-
-    def __init__(self, writer: IngestWriter) -> None:
-        self._writer = writer
-        self._slot: _Group | None = None
-        self._closing = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="agentslo-commit", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def hand(self, group: _Group) -> None:
-        """Write ``group`` next (the one before it is done: see ``_finish``)."""
-        with self._cond:
-            self._slot = group
-            self._cond.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        writer = self._writer
-        while True:
-            with self._cond:
-                while self._slot is None and not self._closing:
-                    self._cond.wait()
-                group, self._slot = self._slot, None
-            if group is None:
-                return
-            try:
-                writer._write(writer.store.con, group)
-            except _WRITE_ERRORS as exc:
-                group.error = exc
-            except BaseException as exc:  # not the rows: the writer stops
-                group.error = group.fatal = exc
-            else:
-                writer._resolve(group.jobs, None)
-                writer._release(group.jobs)
-            finally:
-                group.done.set()
-
-
 def _outcomes_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_arrays(
         [pa.array([r.get(f.name) for r in rows], type=f.type) for f in OUTCOMES_SCHEMA],
@@ -232,17 +156,13 @@ class IngestWriter:
         self._stopping = False
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="agentslo-writer", daemon=True)
-        self._committer = _Committer(self)
         self._recent_commit_s = 0.05
-        # Its own cursor: the writer thread reads stored traces while the committer
-        # writes on ``store.con``.
         self.assembler = TraceAssembler(
-            _loader(store.con.cursor()), known=_stored_trace_keys(store.con), max_traces=max_traces
+            _loader(store.con), known=_stored_trace_keys(store.con), max_traces=max_traces
         )
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        self._committer.start()
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -317,157 +237,93 @@ class IngestWriter:
             self._queued -= sum(j.weight for j in jobs)
 
     def _run(self) -> None:
-        """Take groups, prepare each while the committer writes the one before."""
         con = self.store.con
-        inflight: _Group | None = None
-        jobs: list[Job] = []
-        try:
-            while True:
-                jobs = self._take()
-                if not jobs:
-                    if self._stopping:
-                        if inflight is not None:
-                            self._finish(con, inflight)
-                        return
-                    continue
-                group: _Group | None = None
-                error: BaseException | None = None
-                try:
-                    group = self._prepare(jobs)
-                except _WRITE_ERRORS as exc:
-                    error = exc
-                if inflight is not None:
-                    if not self._finish(con, inflight) and group is not None:
-                        # It was prepared on the failed group's staged state: again.
-                        group, error = None, None
+        while True:
+            jobs = self._take()
+            if not jobs:
+                if self._stopping:
+                    return
+                continue
+            try:
+                self._commit(con, jobs)
+                self._resolve(jobs, None)
+            except _WRITE_ERRORS as exc:
+                if len(jobs) > 1:
+                    # Isolate the bad request: the others must not fail with it.
+                    for job in jobs:
                         try:
-                            group = self._prepare(jobs)
-                        except _WRITE_ERRORS as exc:
-                            error = exc
-                    inflight = None
-                if group is None:
-                    self.assembler.rollback()  # nothing is in flight now
-                    taken, jobs = jobs, []
-                    self._isolate(con, taken, error)
-                    continue
-                self._committer.hand(group)
-                inflight, jobs = group, []
-        except BaseException as exc:  # the thread must not die silently
-            self._failed = exc
-            log.exception("the writer stopped")
-            pending = [*(inflight.jobs if inflight is not None else []), *jobs, *self._drain()]
-            self._resolve(pending, exc)
-        finally:
-            self._committer.close()
+                            self._commit(con, [job])
+                            self._resolve([job], None)
+                        except _WRITE_ERRORS as one:
+                            self.stats.write_failures += 1
+                            log.exception("write failed")
+                            self._resolve([job], one)
+                else:
+                    self.stats.write_failures += 1
+                    log.exception("write failed")
+                    self._resolve(jobs, exc)
+            except BaseException as exc:  # the thread must not die silently
+                self._failed = exc
+                log.exception("the writer stopped")
+                self._resolve(jobs, exc)
+                self._fail_queue(exc)
+                return
+            finally:
+                self._release(jobs)
 
-    def _drain(self) -> list[Job]:
+    def _fail_queue(self, exc: BaseException) -> None:
         with self._cond:
             pending = list(self._queue)
             self._queue.clear()
-        return pending
-
-    def _finish(self, con: duckdb.DuckDBPyConnection, group: _Group) -> bool:
-        """Wait for the committer to end ``group``; make its assembly current if it
-        was written, else forget every staged assembly and write its requests one by
-        one. Whether it was written."""
-        group.done.wait()
-        if group.fatal is not None:
-            raise group.fatal
-        if group.error is None:
-            if group.staged:
-                self.assembler.commit()
-            return True
-        self.assembler.rollback()
-        self._isolate(con, group.jobs, group.error)
-        return False
-
-    def _isolate(
-        self, con: duckdb.DuckDBPyConnection, jobs: Sequence[Job], exc: BaseException | None
-    ) -> None:
-        """Write ``jobs`` one by one (the writer is idle): one poisonous request must
-        not fail the others. ``exc`` is the error the group failed with."""
-        try:
-            if len(jobs) == 1 and exc is not None:
-                self.stats.write_failures += 1
-                log.error("write failed", exc_info=exc)
-                self._resolve(jobs, exc)
-                return
-            for job in jobs:
-                try:
-                    self._commit(con, [job])
-                    self._resolve([job], None)
-                except _WRITE_ERRORS as one:
-                    self.stats.write_failures += 1
-                    log.exception("write failed")
-                    self._resolve([job], one)
-        finally:
-            self._release(jobs)
+        self._resolve(pending, exc)
 
     def _commit(self, con: duckdb.DuckDBPyConnection, jobs: Sequence[Job]) -> None:
-        """Prepare and write ``jobs`` in one transaction, with nothing in flight; the
-        assembler follows only if it commits."""
-        try:
-            group = self._prepare(jobs)
-            self._write(con, group)
-        except BaseException:
-            self.assembler.rollback()
-            raise
-        if group.staged:
-            self.assembler.commit()
-
-    def _prepare(self, jobs: Sequence[Job]) -> _Group:
-        """Assemble ``jobs`` (staged on top of any group in flight) into the tables
-        to write."""
+        """Write ``jobs`` in one transaction; the assembler follows only if it commits."""
         started = time.perf_counter()
         mapped = [j.mapped for j in jobs if j.mapped is not None and j.mapped.span_count]
         outcome_rows = [o for j in jobs for o in j.outcomes]
         outcome_rows += [o for j in jobs if j.mapped is not None for o in j.mapped.outcomes]
-        group = _Group(list(jobs), started=started)
-        group.outcomes = _outcomes_table(outcome_rows) if outcome_rows else None
-        group.outcome_count = len(outcome_rows)
-        if mapped:
-            spans, hints = combine(mapped)
-            assembled = self.assembler.apply(assembly_columns(spans), hints)
-            group.staged = True
-            if not assembled.mask.all():
-                spans = spans.filter(pa.array(assembled.mask))
-            group.spans = spans
-            group.new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
-            if assembled.replaced_runs:
-                group.replaced_runs = run_table(assembled.replaced_runs)
-            group.new_traces = assembled.new_traces
-            group.runs_written = len(assembled.new_runs) + len(assembled.replaced_runs)
-        group.prepare_seconds = time.perf_counter() - started
-        return group
-
-    def _write(self, con: duckdb.DuckDBPyConnection, group: _Group) -> None:
-        """Write a prepared group in one transaction and count it."""
-        started = time.perf_counter()
+        spans: pa.Table | None = None
+        runs_written = 0
         con.execute("BEGIN TRANSACTION")
         try:
+            new_runs = replaced_runs = new_traces = None
+            if mapped:
+                spans, hints = combine(mapped)
+                assembled = self.assembler.apply(assembly_columns(spans), hints)
+                if not assembled.mask.all():
+                    spans = spans.filter(pa.array(assembled.mask))
+                new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
+                replaced_runs = (
+                    run_table(assembled.replaced_runs) if assembled.replaced_runs else None
+                )
+                new_traces = assembled.new_traces
+                runs_written = len(assembled.new_runs) + len(assembled.replaced_runs)
             write_assembled(
                 con,
-                spans=group.spans,
-                outcomes=group.outcomes,
-                new_runs=group.new_runs,
-                replaced_runs=group.replaced_runs,
-                new_traces=group.new_traces,
+                spans=spans,
+                outcomes=_outcomes_table(outcome_rows) if outcome_rows else None,
+                new_runs=new_runs,
+                replaced_runs=replaced_runs,
+                new_traces=new_traces,
                 new_runs_traced=True,  # runs are assembled from their traces' spans
             )
             con.execute("COMMIT")
         except BaseException:
+            self.assembler.rollback()
             con.execute("ROLLBACK")
             raise
-        elapsed = group.prepare_seconds + time.perf_counter() - started
+        self.assembler.commit()
+        elapsed = time.perf_counter() - started
         self._recent_commit_s = 0.8 * self._recent_commit_s + 0.2 * elapsed
         s = self.stats
         s.commits += 1
         s.commit_seconds += elapsed
-        s.spans_committed += group.spans.num_rows if group.spans is not None else 0
-        s.outcomes_committed += group.outcome_count
-        s.runs_written += group.runs_written
-        s.requests_committed += len(group.jobs)
-        s.max_batch_requests = max(s.max_batch_requests, len(group.jobs))
+        s.spans_committed += spans.num_rows if spans is not None else 0
+        s.outcomes_committed += len(outcome_rows)
+        s.runs_written += runs_written
+        s.requests_committed += len(jobs)
+        s.max_batch_requests = max(s.max_batch_requests, len(jobs))
         self._checkpoint_if_due(con)  # after the counts: its time is its own
 
     def _checkpoint_if_due(self, con: duckdb.DuckDBPyConnection) -> None:
