@@ -14,7 +14,6 @@ with a cursor each taking alternate groups, alternating over rounds. Run::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -33,26 +32,18 @@ from agentslo.store import open_store
 from agentslo.store.writer import write_assembled
 
 
-def _bench_ingest() -> object:
-    path = Path(__file__).with_name("ingest.py")
-    spec = importlib.util.spec_from_file_location("bench_ingest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _groups(count: int) -> list[pa.Table]:
     """``count`` groups of 15 requests with fresh trace and span ids."""
-    ingest = _bench_ingest()
-    template: bytes = ingest.template()  # type: ignore[attr-defined]
+    import ingest  # bench/ingest.py: this script's folder is first on sys.path
+
+    template = ingest.template()
     options = MappingOptions(project="default")
     groups = []
     for _ in range(count):
         batches = []
         for _ in range(15):
-            body = template.replace(ingest.TRACE_MARK, os.urandom(12))  # type: ignore[attr-defined]
-            body = body.replace(ingest.SPAN_MARK, os.urandom(4))  # type: ignore[attr-defined]
+            body = template.replace(ingest.TRACE_MARK, os.urandom(12))
+            body = body.replace(ingest.SPAN_MARK, os.urandom(4))
             spans, rejects = decode_protobuf(body)
             batches.append(SpanBatch.of(map_spans(spans, options, rejects)))
         groups.append(combine(batches)[0])
