@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.ingest.otlp_samples import agent_trace, proto_request
 
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions
-from agentslo.server.decode_pool import decode_in_worker, start_worker
+from agentslo.server.decode_pool import (
+    _SOCKET_BUFFER,
+    DecodePool,
+    decode_in_worker,
+    start_worker,
+)
 from agentslo.server.otlp_http import PROTOBUF
 
 from .conftest import ThreadServer
@@ -98,15 +106,8 @@ def test_a_failed_restart_is_retried(serve: Callable[..., ThreadServer]) -> None
 def test_a_workers_socket_holds_many_request_frames() -> None:
     """Each end's send buffer is raised (up to the kernel's cap), so that a worker has
     the next requests to read while the event loop waits for the interpreter lock."""
-    import socket
-    from pathlib import Path
-
-    from agentslo.server.decode_pool import _SOCKET_BUFFER, DecodePool
-
     cap_file = Path("/proc/sys/net/core/wmem_max")
     if not cap_file.exists():
-        import pytest
-
         pytest.skip("no /proc/sys/net/core/wmem_max: the kernel's cap is unknown here")
     expected = min(_SOCKET_BUFFER, int(cap_file.read_text()))
     pool = DecodePool(1, MappingOptions())

@@ -403,7 +403,9 @@ def _add_key_hashes(
     and the same ``hash`` as :meth:`KeyFilter.hash_sql` over the table's columns
     (tested).
     """
-    projects, values = zip(*keys, strict=True) if keys else ((), ())
+    if not keys:
+        return
+    projects, values = zip(*keys, strict=True)
     _agentslo_keys = _stream(
         pa.table([pa.array(projects, pa.string()), pa.array(values, pa.string())], ["p", "k"])
     )
