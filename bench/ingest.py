@@ -206,29 +206,63 @@ class _RawClient:
 
 
 def _connection(
-    worker: int, host: str, port: int, path: str, body: bytes, until: float
-) -> tuple[list[float], dict[int, int], list[bytes]]:
+    worker: int,
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    start: float,
+    until: float,
+    period: float | None = None,
+) -> tuple[list[float], dict[int, int], list[bytes], float, float]:
+    """Send requests on one connection from ``start`` until ``until`` (monotonic).
+
+    Closed loop (``period`` None): the next request goes as soon as the last is
+    answered. Open loop: a request is due every ``period`` seconds from ``start``,
+    whether or not the receiver keeps up, and its latency runs from when it was
+    due, not from when the connection got round to sending it, so a receiver that
+    falls behind shows it in the latencies instead of slowing the load down (no
+    coordinated omission). Returns the latencies, the status codes, the
+    acknowledged trace ids, the largest delay of a send past its due time, and
+    when the last answer came.
+    """
     latencies: list[float] = []
     codes: dict[int, int] = {}
     acked_traces: list[bytes] = []
     client = _RawClient(host, port, path)
     n = 0
-    while time.monotonic() < until:
+    due = start
+    worst_lag = 0.0
+    time.sleep(max(0.0, start - time.monotonic()))
+    while True:
+        now = time.monotonic()
+        if period is not None:
+            if due >= until:
+                break
+            if due > now:
+                time.sleep(due - now)
+            else:
+                worst_lag = max(worst_lag, now - due)
+            started = due
+            due += period
+        elif now >= until:
+            break
+        else:
+            started = now
         n += 1
         trace_nonce = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(4)
         span_nonce = worker.to_bytes(1, "big") + n.to_bytes(3, "big")
         request = body.replace(TRACE_MARK, trace_nonce).replace(SPAN_MARK, span_nonce)
-        started = time.perf_counter()
         status = client.post(request)
-        latencies.append(time.perf_counter() - started)
+        latencies.append(time.monotonic() - started)
         codes[status] = codes.get(status, 0) + 1
         if status == 200:
             acked_traces.extend(trace_nonce + slot.to_bytes(4, "big")
                                 for slot in range(TRACES_PER_REQUEST))  # fmt: skip
-        elif status in (429, 503):
+        elif status in (429, 503) and period is None:
             time.sleep(0.05)
     client.close()
-    return latencies, codes, acked_traces
+    return latencies, codes, acked_traces, worst_lag, time.monotonic()
 
 
 def _client(
@@ -238,16 +272,29 @@ def _client(
     port: int,
     path: str,
     body: bytes,
+    start: float,
     until: float,
     out: Any,
+    pacing: tuple[float, int] | None = None,
 ) -> None:
-    """One client process with ``threads`` connections, each sending in a loop."""
+    """One client process with ``threads`` connections, each sending in a loop, or,
+    with ``pacing`` = (requests per second of all processes, number of processes),
+    each on a schedule: the requests of all connections of all processes are due
+    evenly spread in time."""
     cpu_started = time.process_time()
     with ThreadPoolExecutor(threads) as pool:
-        futures = [
-            pool.submit(_connection, process * threads + t, host, port, path, body, until)
-            for t in range(threads)
-        ]
+        futures = []
+        for t in range(threads):
+            first, period = start, None
+            if pacing is not None:
+                rate, processes = pacing
+                connections = threads * processes
+                period = connections / rate
+                first = start + period * (t * processes + process) / connections
+            worker = process * threads + t
+            futures.append(
+                pool.submit(_connection, worker, host, port, path, body, first, until, period)
+            )
         results = [f.result() for f in futures]
     codes: dict[int, int] = {}
     for r in results:
@@ -259,6 +306,8 @@ def _client(
             codes,
             [t.hex() for r in results for t in r[2]],
             time.process_time() - cpu_started,
+            max((r[3] for r in results), default=0.0),
+            max((r[4] for r in results), default=start),
         )
     )
 
@@ -283,25 +332,37 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def drive(
-    url: str, duration: float, clients: int, threads: int = 1, server_pid: int | None = None
+    url: str,
+    duration: float,
+    clients: int,
+    threads: int = 1,
+    server_pid: int | None = None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """Send the load for ``duration`` seconds; return what the clients saw (and the
-    CPU seconds the receiver's process tree and the clients used meanwhile)."""
+    CPU seconds the receiver's process tree and the clients used meanwhile).
+
+    Without ``rate`` each connection sends as fast as it is answered (the most the
+    receiver takes at this concurrency); with ``rate`` (spans per second) the load
+    is offered at that rate whatever the answers (see :func:`_connection`).
+    """
     host_port = url.split("//", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
     body = template()
-    until = time.monotonic() + duration
+    start = time.monotonic() + 0.5  # the client processes are forked by then
+    until = start + duration
+    pacing = (rate / (SPANS_PER_TRACE * TRACES_PER_REQUEST), clients) if rate else None
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     procs = [
         ctx.Process(
-            target=_client, args=(w, threads, host, int(port), "/v1/traces", body, until, out)
+            target=_client,
+            args=(w, threads, host, int(port), "/v1/traces", body, start, until, out, pacing),
         )
         for w in range(clients)
     ]
     server_cpu = tree_cpu_seconds(server_pid) if server_pid is not None else 0.0
     load_started = os.getloadavg()[0]
-    started = time.monotonic()
     for p in procs:
         p.start()
     results = []
@@ -313,7 +374,8 @@ def drive(
                 raise RuntimeError("a client process died without reporting") from None
     for p in procs:
         p.join()
-    elapsed = time.monotonic() - started
+    # From the first send to the last answer.
+    elapsed = max(r[5] for r in results) - start
     if server_pid is not None:
         server_cpu = tree_cpu_seconds(server_pid) - server_cpu
     latencies = sorted(x for r in results for x in r[0])
@@ -334,6 +396,8 @@ def drive(
         "server_cpu_s": server_cpu if server_pid is not None else None,
         "client_cpu_s": sum(r[3] for r in results),
         "load_average": (load_started, os.getloadavg()[0]),
+        "offered_spans_per_s": rate,
+        "worst_send_lag_s": max(r[4] for r in results),
     }
 
 
@@ -369,7 +433,7 @@ def run_agentslo(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     try:
         _wait_http(url, proc)
         time.sleep(1.0)
-        result = drive(url, args.duration, args.clients, args.threads, proc.pid)
+        result = drive(url, args.duration, args.clients, args.threads, proc.pid, args.rate)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
@@ -447,6 +511,8 @@ def _summary(name: str, r: dict[str, Any]) -> dict[str, Any]:
     return {
         "receiver": name,
         "seconds": round(r["seconds"], 1),
+        "offered_spans_per_s": r["offered_spans_per_s"] or "closed loop",
+        "worst_send_lag_ms": round(r["worst_send_lag_s"] * 1000, 1),
         "requests": r["requests"],
         "status_codes": r["codes"],
         "accepted_spans_per_s": round(r["accepted_spans"] / r["seconds"]),
@@ -477,6 +543,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument(
         "--threads", type=int, default=8, help="connections per client process, each in a loop"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="offer this many spans/s on a schedule (open loop) instead of sending as fast "
+        "as answered; give enough connections (--threads) for the answers' latency",
     )
     parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
     parser.add_argument("--skip-agentslo", action="store_true")
