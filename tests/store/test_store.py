@@ -176,37 +176,3 @@ def test_memory_limit_is_settable_and_checked(
     monkeypatch.setenv("AGENTSLO_MEMORY_LIMIT", "lots")
     with pytest.raises(StoreError, match="AGENTSLO_MEMORY_LIMIT='lots' is not a memory size"):
         Store(tmp_path / "b.duckdb")
-
-
-def _string_compressions(store_path: Path, disable: tuple[str, ...]) -> set[str]:
-    with open_store(store_path) as store:
-        for method in disable:
-            store.disable_compression(method)
-        store.con.execute(
-            "CREATE TABLE ids AS SELECT md5(i::VARCHAR) || md5((7 * i)::VARCHAR) AS id "
-            "FROM range(20000) r(i)"
-        )
-        store.con.execute("CHECKPOINT")
-        rows = store.con.execute(
-            "SELECT DISTINCT compression FROM pragma_storage_info('ids') "
-            "WHERE segment_type = 'VARCHAR'"
-        ).fetchall()
-    return {r[0] for r in rows}
-
-
-def test_a_disabled_compression_method_is_not_used_at_checkpoints(tmp_path: Path) -> None:
-    # Unique hex ids are what DuckDB compresses with FSST by default.
-    assert "FSST" in _string_compressions(tmp_path / "default.duckdb", ())
-    assert "FSST" not in _string_compressions(tmp_path / "fast.duckdb", ("fsst", "FSST"))
-
-
-def test_disabling_compression_keeps_the_methods_disabled_before(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.duckdb") as store:
-        store.disable_compression("rle")
-        store.disable_compression("fsst")
-        store.disable_compression("fsst")
-        row = store.con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()
-        assert row is not None
-        assert sorted(row[0].lower().split(",")) == ["fsst", "rle"]
-        with pytest.raises(ValueError, match="compression method"):
-            store.disable_compression("fsst'; DROP TABLE runs; --")

@@ -135,14 +135,6 @@ def serve(
             "the writer need the rest)."
         ),
     ] = None,
-    fast_checkpoints: Annotated[
-        bool,
-        typer.Option(
-            "--fast-checkpoints",
-            help="Checkpoint the store without FSST string compression: 2.4 times faster "
-            "(shorter stalls under heavy load, less CPU per span) for a file about 60% larger.",
-        ),
-    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Receive OTLP traces from instrumented agents and serve reports, SLOs and /metrics."""
@@ -175,7 +167,6 @@ def serve(
         max_queued=max_queue,
         decode_workers=_default_workers() if decode_workers is None else max(0, decode_workers),
         store_threads=_default_store_threads() if store_threads is None else max(1, store_threads),
-        fast_checkpoints=fast_checkpoints,
         evaluators=[GateEvaluator(gates, interval_s=_seconds(gates_every))] if gates else [],
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

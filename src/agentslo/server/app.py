@@ -165,8 +165,6 @@ class AgentsloApp:
         self.store = open_store(self.config.db)
         if self.config.store_threads is not None:
             self.store.con.execute(f"SET threads = {max(1, int(self.config.store_threads))}")
-        if self.config.fast_checkpoints:
-            self.store.disable_compression("fsst")
         self.auth = Authenticator(self.reader, no_auth_project=self.config.no_auth_project)
         self.writer = IngestWriter(
             self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch

@@ -44,10 +44,6 @@ class ServerConfig:
     #: group commits are small queries for which extra threads cost more CPU than
     #: they save; reads (reports, /metrics) use them too.
     store_threads: int | None = None
-    #: Checkpoints without FSST string compression: 2.4 times faster (a shorter
-    #: stall of every request, less CPU per span) for a file about 60% larger (67
-    #: against 42 bytes per span, ``docs/benchmarks.md``).
-    fast_checkpoints: bool = False
     #: SLO evaluations are reused for this long by /metrics (they scan the window).
     slo_cache_s: float = 15.0
     #: Periodic evaluators run by the server (e.g. gates); each gets the store.

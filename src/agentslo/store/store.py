@@ -135,23 +135,6 @@ class Store:
         other._defer_index = False
         return other
 
-    def disable_compression(self, method: str) -> None:
-        """Keep DuckDB from compressing columns with ``method`` (``'fsst'``, ...) in
-        the segments it writes from now on, in this open database (every cursor).
-
-        Segments already written keep their compression. DuckDB tries each enabled
-        method on every string column at a checkpoint, and FSST's analysis is most
-        of a checkpoint's time (``docs/benchmarks.md``).
-        """
-        if not method.replace("_", "").isalnum():
-            raise ValueError(f"compression method {method!r}: expected a name like 'fsst'")
-        row = self.con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()
-        methods = [m.strip().lower() for m in str(row[0] if row and row[0] else "").split(",")]
-        methods = [m for m in methods if m]
-        if method.lower() not in methods:
-            methods.append(method.lower())
-        self.con.execute(f"SET disabled_compression_methods = '{','.join(methods)}'")
-
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:
         """Close the connection (pending transactions were committed by each write)."""
