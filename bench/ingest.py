@@ -4,16 +4,31 @@ Sends realistic agent traces (10 spans each: an ``invoke_agent`` root, 5 model
 calls with token usage, 4 tool calls; GenAI v1.37 attributes) in requests of 100
 spans from several concurrent clients, for a fixed time, and reports:
 
-- accepted spans/s: spans in requests answered 200, per second of the run;
+- accepted spans/s: spans in requests answered 200, per second of the run (from
+  the first send to the last answer);
 - stored spans/s: spans found in the receiver's store afterwards, per second of
   the run (waiting for the receiver to flush what it buffered);
 - p50/p99 acknowledgement latency, rejections (non-200 answers), and loss: spans
   acknowledged but not stored.
 
+Two kinds of load:
+
+- **closed loop** (the default): each connection sends its next request when the
+  last is answered. It measures the most the receiver takes at that concurrency,
+  but a receiver that stalls also stalls the load, so a stall shows in the
+  latencies of the few requests in flight only.
+- **open loop** (``--rate SPANS_PER_S``): requests are due on a schedule spread over
+  all connections, answered or not, and each latency runs from when its request
+  was due. This is a fleet of exporters that do not wait for the receiver: a
+  stall delays every request due meanwhile, and a receiver slower than the rate
+  falls further behind (``worst_send_lag_ms`` says how far). Give enough
+  connections for the rate times the answers' latency.
+
 Run::
 
     python bench/ingest.py --duration 30 --clients 4 --threads 8   # agentslo only
     python bench/ingest.py --phoenix /path/to/venv/bin/phoenix    # and Phoenix, same load
+    python bench/ingest.py --duration 120 --threads 32 --rate 50000  # open loop
 
 Clients patch unique trace ids into a pre-serialised protobuf body (``bytes.replace``),
 so that the load generator spends its CPU on sending rather than on encoding, and
