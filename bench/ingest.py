@@ -266,7 +266,8 @@ def _connection(
             started = now
         n += 1
         trace_nonce = worker.to_bytes(2, "big") + n.to_bytes(6, "big") + os.urandom(4)
-        span_nonce = worker.to_bytes(1, "big") + n.to_bytes(3, "big")
+        # Span ids need be unique within their trace only (the trace nonce is).
+        span_nonce = (worker % 256).to_bytes(1, "big") + (n % (1 << 24)).to_bytes(3, "big")
         request = body.replace(TRACE_MARK, trace_nonce).replace(SPAN_MARK, span_nonce)
         status = client.post(request)
         latencies.append(time.monotonic() - started)
