@@ -553,16 +553,35 @@ def _per_span(cpu_s: float | None, spans: int) -> float | None:
     return None if cpu_s is None or spans <= 0 else round(cpu_s / spans * 1e6, 1)
 
 
+def _positive(kind: type[int] | type[float]) -> Any:
+    """An argparse type: a number of ``kind`` above zero (a zero or negative rate
+    would schedule requests that are never due, or all due at once, forever)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number above 0")
+        return value
+
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
-    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--duration", type=_positive(float), default=30.0, help="seconds of load")
+    parser.add_argument("--clients", type=_positive(int), default=4, help="client processes")
     parser.add_argument(
-        "--threads", type=int, default=8, help="connections per client process, each in a loop"
+        "--threads",
+        type=_positive(int),
+        default=8,
+        help="connections per client process, each in a loop",
     )
     parser.add_argument(
         "--rate",
-        type=float,
+        type=_positive(float),
         help="offer this many spans/s on a schedule (open loop) instead of sending as fast "
         "as answered; give enough connections (--threads) for the answers' latency",
     )

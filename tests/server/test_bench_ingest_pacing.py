@@ -4,6 +4,7 @@ down and hide it (coordinated omission)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import socket
 import threading
@@ -102,3 +103,10 @@ def test_closed_loop_latency_is_the_answer_time(slow_server: tuple[str, int]) ->
     assert all(0.035 < x < 0.3 for x in latencies)
     assert lag == 0.0
     assert last >= start + 0.3
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "abc"])
+def test_a_rate_or_count_that_is_not_above_zero_is_refused(text: str) -> None:
+    """A zero or negative rate would schedule requests that are never due."""
+    with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
+        _bench()._positive(float)(text)
