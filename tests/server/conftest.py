@@ -44,6 +44,16 @@ class ThreadServer:
         self.server.should_exit = True
         self.thread.join(30)
 
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait until the database has every request the server acknowledged (they
+        are journaled when answered, and committed just after)."""
+        writer = self.app.writer
+        assert writer is not None
+        deadline = time.monotonic() + timeout
+        while writer.applied < writer.journaled:
+            assert time.monotonic() < deadline, "the writer did not catch up with the journal"
+            time.sleep(0.005)
+
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)

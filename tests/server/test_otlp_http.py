@@ -23,6 +23,7 @@ JS = {"content-type": "application/json"}
 
 
 def stored_spans(server: ThreadServer) -> int:
+    server.settle()
     reader = server.app.reader()
     try:
         return reader.count("spans")
@@ -54,7 +55,9 @@ def test_protobuf_export_is_acknowledged_and_stored(serve: Callable[..., ThreadS
     assert r.headers["content-type"] == "application/x-protobuf"
     response = ExportTraceServiceResponse.FromString(r.content)
     assert not response.HasField("partial_success")
-    assert stored_spans(server) == 4  # committed before the 200
+    writer = server.app.writer
+    assert writer is not None and writer.journaled == 1  # on disk before the 200
+    assert stored_spans(server) == 4
 
 
 def test_json_and_gzip(serve: Callable[..., ThreadServer]) -> None:

@@ -217,6 +217,10 @@ class MappingOptions:
     prices: PriceTable | None = None
     #: Spans starting later than now + this are refused (a broken clock, not data).
     max_future_s: float = 3600.0
+    #: "Now" for that check, in ns since the epoch (None: the clock). A journal
+    #: replay passes the time the request arrived, so that it refuses what the
+    #: answer refused, whenever it runs.
+    now_ns: int | None = None
 
 
 @dataclass(slots=True)
@@ -486,7 +490,7 @@ def _shape(attrs: dict[str, Any]) -> _Shape:
 class _Mapper:
     def __init__(self, options: MappingOptions) -> None:
         self.o = options
-        self.now_ns = time.time_ns()
+        self.now_ns = time.time_ns() if options.now_ns is None else options.now_ns
         self.problems = _Problems()
 
     def contents(

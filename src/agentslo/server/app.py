@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -45,6 +46,7 @@ from agentslo.server.decode_pool import (
     freeze_startup_objects,
 )
 from agentslo.server.gates import GateEvaluator
+from agentslo.server.journal import Journal, Record
 from agentslo.server.otlp_http import (
     JSON,
     PROTOBUF,
@@ -59,7 +61,7 @@ from agentslo.server.writer import IngestWriter, Job, OverloadedError, Unavailab
 from agentslo.slo import SLOSpec, SLOStatus, evaluate_slos
 from agentslo.store import Store, open_store
 
-__all__ = ["AgentsloApp", "create_app", "decode_and_map"]
+__all__ = ["AgentsloApp", "create_app", "decode_and_map", "journal_path"]
 
 log = logging.getLogger("agentslo.server")
 
@@ -167,9 +169,14 @@ class AgentsloApp:
             self.store.con.execute(f"SET threads = {max(1, int(self.config.store_threads))}")
         self.auth = Authenticator(self.reader, no_auth_project=self.config.no_auth_project)
         self.writer = IngestWriter(
-            self.store.cursor(), max_queued=self.config.max_queued, max_batch=self.config.max_batch
+            self.store.cursor(),
+            max_queued=self.config.max_queued,
+            max_batch=self.config.max_batch,
+            min_group=self.config.min_group,
+            linger_s=self.config.linger_s,
+            journal=Journal(journal_path(self.config.db)),
         )
-        self.writer.start()
+        self.writer.start(rebuild=self._rebuild)
         if self.config.decode_workers > 0:
             # Mapping is Python: worker processes spread it over the cores while this
             # process answers HTTP and its writer thread commits.
@@ -191,6 +198,14 @@ class AgentsloApp:
             self.writer.store.close()
         if self.store is not None:
             self.store.close()
+
+    def _rebuild(self, record: Record) -> Job:
+        """The job of a journaled request, for its replay: decoded and mapped again,
+        refusing the spans its answer refused (the clock as it was on arrival)."""
+        if record.kind == "outcomes":
+            return Job(outcomes=json.loads(record.payload))
+        options = replace(self.options(record.project), now_ns=record.received_ns)
+        return Job(mapped=decode_and_map(record.payload, record.encoding, options))
 
     def reader(self) -> Store:
         """A cursor on the store for one read (close it after)."""
@@ -308,8 +323,9 @@ class AgentsloApp:
                 raise HttpError(400, "no valid span: " + "; ".join(map(str, mapped.rejects[:5])))
             if mapped.span_count:
                 assert self.writer is not None
+                record = Record("traces", principal.project, encoding, time.time_ns(), body)
                 try:
-                    await self.writer.submit(Job(mapped=mapped))
+                    await self.writer.submit(Job(mapped=mapped, record=record))
                 except OverloadedError as exc:
                     raise HttpError(429, str(exc), [("retry-after", str(exc.retry_after))]) from exc
                 except UnavailableError as exc:
@@ -355,8 +371,11 @@ class AgentsloApp:
             rows, rejected = _outcome_rows(items, principal.project)
             if rows:
                 assert self.writer is not None
+                record = Record(
+                    "outcomes", principal.project, JSON, time.time_ns(), _json_bytes(rows)
+                )
                 try:
-                    await self.writer.submit(Job(outcomes=rows))
+                    await self.writer.submit(Job(outcomes=rows, record=record))
                 except OverloadedError as exc:
                     raise HttpError(429, str(exc), [("retry-after", str(exc.retry_after))]) from exc
                 except UnavailableError as exc:
@@ -380,7 +399,11 @@ class AgentsloApp:
         request: _Request,
         send: Send,
         fn: Callable[[Store, Principal], tuple[int, bytes, str]],
+        *,
+        fresh: bool = True,
     ) -> None:
+        """Answer a read; with ``fresh``, once the database has every acknowledged
+        request (up to ``read_wait_s``; past it the answer says how much it lacks)."""
         try:
             principal = self._principal(request)
         except AuthError as exc:
@@ -388,6 +411,10 @@ class AgentsloApp:
                 send, 401, _json_bytes({"error": str(exc)}), JSON, [("www-authenticate", "Bearer")]
             )
             return
+        headers: list[tuple[str, str]] = []
+        writer = self.writer
+        if fresh and writer is not None and not await writer.caught_up(self.config.read_wait_s):
+            headers.append(("x-agentslo-unapplied", str(writer.queued)))
         try:
             status, body, ctype = await asyncio.to_thread(
                 self._with_reader, lambda store: fn(store, principal)
@@ -396,7 +423,7 @@ class AgentsloApp:
             status, body, ctype = err.status, _json_bytes({"error": err.message}), JSON
         except ValueError as exc:
             status, body, ctype = 400, _json_bytes({"error": str(exc)}), JSON
-        await _respond(send, status, body, ctype)
+        await _respond(send, status, body, ctype, headers)
 
     def _project_param(self, request: _Request, principal: Principal) -> str:
         asked = request.query.get("project")
@@ -477,7 +504,7 @@ class AgentsloApp:
             )
             return 200, text.encode(), CONTENT_TYPE
 
-        await self._read(request, send, run)
+        await self._read(request, send, run, fresh=False)  # a scrape must not wait
 
     async def gates(self, request: _Request, send: Send) -> None:
         def run(store: Store, principal: Principal) -> tuple[int, bytes, str]:
@@ -567,6 +594,11 @@ _ROUTES: Final[dict[str, tuple[str, _Handler]]] = {
     "/healthz": ("GET", AgentsloApp.healthz),
     "/readyz": ("GET", AgentsloApp.readyz),
 }
+
+
+def journal_path(db: Path) -> Path:
+    """Where the server journals requests for the database at ``db``."""
+    return Path(f"{db}.journal")
 
 
 def create_app(config: ServerConfig) -> AgentsloApp:

@@ -36,6 +36,12 @@ class ServerConfig:
     max_queued: int = 200_000
     #: Largest group commit, in spans.
     max_batch: int = 50_000
+    #: The writer lingers for a group of this many spans ...
+    min_group: int = 2_000
+    #: ... up to this long after the first of them was acknowledged.
+    linger_s: float = 0.02
+    #: A read waits up to this long for the database to have every acknowledged span.
+    read_wait_s: float = 10.0
     #: Spans starting further than this in the future are refused.
     max_future_s: float = 3600.0
     #: Worker processes that decode and map request bodies (0: in the server process).

@@ -216,6 +216,13 @@ def _ingest_lines(counters: IngestCounters, writer: Any) -> list[str]:
             [],
             counters.outcomes_accepted,
         ),
+        (
+            "agentslo_ingest_spans_committed_total",
+            "counter",
+            "Spans written to the store's database (acknowledged spans are journaled first).",
+            [],
+            s.spans_committed,
+        ),
         ("agentslo_ingest_commits_total", "counter", "Group commits to the store.", [], s.commits),
         (
             "agentslo_ingest_commit_seconds_total",

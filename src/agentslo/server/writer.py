@@ -1,30 +1,35 @@
-"""The receiver's single writer: group commit of many requests, then acknowledgement.
+"""The receiver's single writer: journal, acknowledgement, then group commit.
 
 Request handlers decode and map their body, then :meth:`IngestWriter.submit` it and
-wait. One thread owns the store's write connection: it takes every request queued
-(up to a batch limit), writes all their spans, outcomes and run updates in ONE
-transaction, and only after the commit resolves each request's future. A request
-is therefore answered 200 only when its rows are durable in DuckDB's write-ahead
-log, and the cost of a commit is shared by all the requests waiting for it.
+wait. With a :class:`~agentslo.server.journal.Journal` (``agentslo serve`` always
+has one), a journal thread appends every request waiting to the journal, syncs it
+once, and answers them all: a 200 means the request is on disk. The writer thread
+then takes every journaled request (up to a batch limit) and writes their spans,
+outcomes and run updates in ONE DuckDB transaction, with the sequence number of
+the last of them, so that a restart replays exactly the journaled requests the
+database lacks. Without a journal (tests, and any caller that wants it) a request is
+answered when its commit is done.
+
+Why the journal: DuckDB folds its write-ahead log into the database file (a
+checkpoint) once the log reaches a size, and stops every commit meanwhile; under
+``agentslo serve`` that was 3 to 7 s once every 900 MB of log (two million spans),
+and every request waiting for its commit waited for that too. Acknowledged from
+the journal, requests wait for one ``fdatasync`` instead, and the writer catches up
+behind a checkpoint. The writer checkpoints just before DuckDB would, with a thread
+per CPU.
 
 When fewer than ``min_group`` spans are waiting, the writer lingers up to
 ``linger_s`` after the first of them arrived for more to join the group: a commit
-costs a few milliseconds whatever its size, so under load a few milliseconds of
-waiting buy fewer, larger commits and leave the CPU to decoding, while a lone
-request waits at most ``linger_s``.
+costs milliseconds whatever its size. A reader that must see every acknowledged
+span (:meth:`IngestWriter.caught_up`) cuts the lingering short.
 
-The queue is bounded by the number of spans waiting: beyond it, ``submit`` raises
-:class:`OverloadedError` at once (the handler answers 429 with ``Retry-After``) rather
-than letting memory and latency grow without bound. If a group fails to write,
-its requests are retried one by one so that one poisonous request cannot fail the
-others.
-
-DuckDB folds its write-ahead log into the database file (a checkpoint) when the
-log reaches a size, inside the commit that crosses it, with the commit's thread
-count: in ``agentslo serve``, one thread, and a 1 GB log (two million spans) took
-about 7 s, with every request waiting. The writer checkpoints just before DuckDB
-would, with a thread per CPU: the stall halves (``docs/benchmarks.md``), and the
-other stages are idle meanwhile anyway, waiting for the writer.
+The queue is bounded by the number of spans not yet in the database: beyond it,
+``submit`` raises :class:`OverloadedError` at once (the handler answers 429 with
+``Retry-After``) rather than letting memory grow without bound. If a group fails to
+write, its requests are retried one by one so that one poisonous request cannot
+fail the others; a journaled request that still fails (it was acknowledged) is
+counted in ``write_failures``, logged, and its record kept in the journal's
+``failed`` directory with the error, to be looked at and resent.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -52,6 +57,7 @@ from agentslo.ingest.assemble import (
 )
 from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import OUTCOMES_SCHEMA
+from agentslo.server.journal import Journal, Record
 from agentslo.store import Store
 from agentslo.store.store import CHECKPOINT_THRESHOLD_MB
 from agentslo.store.writer import write_assembled
@@ -92,6 +98,10 @@ class Job:
     loop: asyncio.AbstractEventLoop | None = None
     #: ``time.monotonic()`` when the job was queued.
     queued_at: float = 0.0
+    #: The request as the journal keeps it (None: not journaled, answered at commit).
+    record: Record | None = None
+    #: Its journal sequence number once written (0: none).
+    seq: int = 0
 
     @property
     def weight(self) -> int:
@@ -118,6 +128,10 @@ class WriterStats:
     requests_shed: int = 0
     write_failures: int = 0
     max_batch_requests: int = 0
+    journal_syncs: int = 0
+    journal_seconds: float = 0.0
+    journal_failures: int = 0
+    replayed_requests: int = 0
 
 
 def _outcomes_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
@@ -127,8 +141,12 @@ def _outcomes_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     )
 
 
+#: Rebuilds a job from its journal record on replay (decoding and mapping it again).
+Rebuild = Callable[[Record], Job]
+
+
 class IngestWriter:
-    """A thread that group-commits queued jobs into ``store``."""
+    """A thread that group-commits queued jobs into ``store`` (and one that journals them)."""
 
     def __init__(
         self,
@@ -140,6 +158,7 @@ class IngestWriter:
         min_group: int = 2_000,
         linger_s: float = 0.02,
         checkpoint_bytes: int = CHECKPOINT_WAL_BYTES,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.checkpoint_bytes = checkpoint_bytes
@@ -150,33 +169,74 @@ class IngestWriter:
         self.min_group = min_group
         self.linger_s = linger_s
         self.stats = WriterStats()
-        self._queue: deque[Job] = deque()
-        self._queued = 0
-        self._cond = threading.Condition()
+        self.journal = journal
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the writer waits on it
+        self._journal_cond = threading.Condition(lock)  # the journal thread waits on it
+        self._incoming: list[Job] = []  # submitted, not yet journaled
+        self._queue: deque[Job] = deque()  # journaled (or not journaling), not committed
+        self._queued = 0  # the weight of both
         self._stopping = False
+        self._hurry = False
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="agentslo-writer", daemon=True)
+        self._journal_thread = threading.Thread(
+            target=self._journal_run, name="agentslo-journal", daemon=True
+        )
         self._recent_commit_s = 0.05
+        #: The journal sequence number the database has every record up to.
+        self.applied = _applied_mark(store.con) if journal is not None else 0
+        #: The last journal sequence number acknowledged.
+        self.journaled = self.applied
         self.assembler = TraceAssembler(
             _loader(store.con), known=_stored_trace_keys(store.con), max_traces=max_traces
         )
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, rebuild: Rebuild | None = None) -> None:
+        """Queue the journal's records the database lacks (rebuilt by ``rebuild``), then
+        start the threads."""
+        if self.journal is not None:
+            for record in self.journal.recover(self.applied):
+                if rebuild is None:
+                    raise ValueError("a journal to replay needs a rebuild function")
+                job = rebuild(record)
+                job.record, job.seq = record, record.seq
+                job.queued_at = time.monotonic()
+                self._queue.append(job)
+                self._queued += job.weight
+                self.journaled = record.seq
+                self.stats.replayed_requests += 1
+            if self.stats.replayed_requests:
+                log.warning(
+                    "replaying %d journaled requests (%d spans and outcomes) the database "
+                    "did not have: the server stopped without committing them",
+                    self.stats.replayed_requests,
+                    self._queued,
+                )
+            self._journal_thread.start()
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, then stop the thread."""
+        """Journal and commit what is queued, then stop the threads."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+            self._journal_cond.notify_all()
+        if self._journal_thread.is_alive():
+            self._journal_thread.join(timeout)
+        with self._cond:
+            self._cond.notify_all()
         self._thread.join(timeout)
+        if self.journal is not None and not self._thread.is_alive():
+            self.journal.close(self.applied)
 
     @property
     def ready(self) -> bool:
         """Alive, not stopping, and the queue below its limit."""
         return (
             self._thread.is_alive()
+            and (self.journal is None or self._journal_thread.is_alive())
             and not self._stopping
             and self._failed is None
             and self._queued < self.max_queued
@@ -184,6 +244,7 @@ class IngestWriter:
 
     @property
     def queued(self) -> int:
+        """Spans and outcomes accepted or waiting that the database does not have yet."""
         return self._queued
 
     def retry_after(self) -> int:
@@ -193,37 +254,94 @@ class IngestWriter:
 
     # -- submitting --------------------------------------------------------------------
     async def submit(self, job: Job) -> int:
-        """Queue ``job`` and wait until it is committed; return the spans it offered."""
+        """Queue ``job`` and wait until it is journaled (or, without a journal,
+        committed); return the spans it offered."""
         if self._stopping or self._failed is not None or not self._thread.is_alive():
             raise UnavailableError("the store writer is not running")
         loop = asyncio.get_running_loop()
         job.loop = loop
         job.future = loop.create_future()
         weight = job.weight
+        journaling = self.journal is not None and job.record is not None
         with self._cond:
-            if self._queued + weight > self.max_queued and self._queue:
+            if self._queued + weight > self.max_queued and (self._queue or self._incoming):
                 self.stats.requests_shed += 1
                 raise OverloadedError(self.retry_after())
             job.queued_at = time.monotonic()
-            self._queue.append(job)
             self._queued += weight
-            # Wake the writer when it waits for a first job or for a full group.
-            if len(self._queue) == 1 or self._queued >= self.min_group:
-                self._cond.notify()
+            if journaling:
+                self._incoming.append(job)
+                if len(self._incoming) == 1:
+                    self._journal_cond.notify()
+            else:
+                self._enqueue([job])
         return await job.future
 
-    # -- the thread ----------------------------------------------------------------------
+    def _enqueue(self, jobs: Sequence[Job]) -> None:
+        """Hand ``jobs`` to the writer (the lock held)."""
+        was_empty = not self._queue
+        self._queue.extend(jobs)
+        # Wake the writer when it waits for a first job or for a full group.
+        if was_empty or self._queued >= self.min_group:
+            self._cond.notify()
+
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait until the database has every request acknowledged so far (False: it did
+        not within ``timeout`` seconds). Reads call this to see their own writes."""
+        target = self.journaled
+        if self.applied >= target:
+            return True
+        with self._cond:
+            self._hurry = True
+            self._cond.notify()
+        deadline = time.monotonic() + timeout
+        while self.applied < target:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+    # -- the journal thread -------------------------------------------------------------
+    def _journal_run(self) -> None:
+        assert self.journal is not None
+        while True:
+            with self._cond:
+                while not self._incoming and not self._stopping:
+                    self._journal_cond.wait(_IDLE_WAIT_S)
+                if not self._incoming:
+                    return
+                jobs, self._incoming = self._incoming, []
+            started = time.perf_counter()
+            try:
+                seqs = self.journal.append([j.record for j in jobs if j.record is not None])
+            except OSError as exc:
+                self.stats.journal_failures += 1
+                log.error("the journal could not write %d requests: %s", len(jobs), exc)
+                self._release(jobs)
+                self._resolve(jobs, exc)
+                continue
+            self.stats.journal_syncs += 1
+            self.stats.journal_seconds += time.perf_counter() - started
+            for job, seq in zip(jobs, seqs, strict=True):
+                job.seq = seq
+            with self._cond:
+                self.journaled = seqs[-1]
+                self._enqueue(jobs)
+            self._resolve(jobs, None)
+
+    # -- the writer thread ---------------------------------------------------------------
     def _take(self) -> list[Job]:
         with self._cond:
             while not self._queue and not self._stopping:
                 self._cond.wait(_IDLE_WAIT_S)
             if self._queue:
                 deadline = self._queue[0].queued_at + self.linger_s
-                while self._queued < self.min_group and not self._stopping:
+                while self._queued < self.min_group and not self._stopping and not self._hurry:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
+            self._hurry = False
             jobs: list[Job] = []
             total = 0
             while self._queue and (not jobs or total + self._queue[0].weight <= self.max_batch):
@@ -241,8 +359,10 @@ class IngestWriter:
         while True:
             jobs = self._take()
             if not jobs:
-                if self._stopping:
-                    return
+                if self._stopping and not self._journal_thread.is_alive():
+                    with self._cond:
+                        if not self._queue:
+                            return
                 continue
             try:
                 self._commit(con, jobs)
@@ -255,13 +375,9 @@ class IngestWriter:
                             self._commit(con, [job])
                             self._resolve([job], None)
                         except _WRITE_ERRORS as one:
-                            self.stats.write_failures += 1
-                            log.exception("write failed")
-                            self._resolve([job], one)
+                            self._failed_write(con, job, one)
                 else:
-                    self.stats.write_failures += 1
-                    log.exception("write failed")
-                    self._resolve(jobs, exc)
+                    self._failed_write(con, jobs[0], exc)
             except BaseException as exc:  # the thread must not die silently
                 self._failed = exc
                 log.exception("the writer stopped")
@@ -270,11 +386,38 @@ class IngestWriter:
                 return
             finally:
                 self._release(jobs)
+            if self.journal is not None:
+                self.journal.release(self.applied)
+
+    def _failed_write(self, con: duckdb.DuckDBPyConnection, job: Job, exc: BaseException) -> None:
+        """``job`` alone failed to write: answer it, or, if it was acknowledged from the
+        journal, keep its record for a person and move the database's mark past it."""
+        self.stats.write_failures += 1
+        log.error("write failed", exc_info=exc)
+        if job.record is None or job.seq == 0 or self.journal is None:
+            self._resolve([job], exc)
+            return
+        kept = self.journal.keep_failed(job.record, job.seq, exc)
+        log.error(
+            "journaled request %d (project %r) could not be written to the database; kept in %s",
+            job.seq,
+            job.record.project,
+            kept,
+        )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _mark_applied(con, job.seq)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.applied = max(self.applied, job.seq)
 
     def _fail_queue(self, exc: BaseException) -> None:
         with self._cond:
-            pending = list(self._queue)
+            pending = list(self._queue) + self._incoming
             self._queue.clear()
+            self._incoming = []
         self._resolve(pending, exc)
 
     def _commit(self, con: duckdb.DuckDBPyConnection, jobs: Sequence[Job]) -> None:
@@ -283,6 +426,7 @@ class IngestWriter:
         mapped = [j.mapped for j in jobs if j.mapped is not None and j.mapped.span_count]
         outcome_rows = [o for j in jobs for o in j.outcomes]
         outcome_rows += [o for j in jobs if j.mapped is not None for o in j.mapped.outcomes]
+        last_seq = max(j.seq for j in jobs)
         spans: pa.Table | None = None
         runs_written = 0
         con.execute("BEGIN TRANSACTION")
@@ -308,12 +452,15 @@ class IngestWriter:
                 new_traces=new_traces,
                 new_runs_traced=True,  # runs are assembled from their traces' spans
             )
+            if last_seq:
+                _mark_applied(con, last_seq)
             con.execute("COMMIT")
         except BaseException:
             self.assembler.rollback()
             con.execute("ROLLBACK")
             raise
         self.assembler.commit()
+        self.applied = max(self.applied, last_seq)
         elapsed = time.perf_counter() - started
         self._recent_commit_s = 0.8 * self._recent_commit_s + 0.2 * elapsed
         s = self.stats
@@ -365,6 +512,7 @@ class IngestWriter:
                 continue
             count = job.mapped.span_count if job.mapped is not None else len(job.outcomes)
             loop.call_soon_threadsafe(_settle, fut, count, exc)
+            job.future = None  # answered: a later commit has no one to tell
 
 
 def _cpus() -> int:
@@ -381,6 +529,19 @@ def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> 
         fut.set_result(count)
     else:
         fut.set_exception(UnavailableError(f"the store could not write this request ({exc})"))
+
+
+#: The ``meta`` key of the journal sequence number the database has every record up to.
+APPLIED_KEY: Final = "journal_applied"
+
+
+def _applied_mark(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [APPLIED_KEY]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _mark_applied(con: duckdb.DuckDBPyConnection, seq: int) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [APPLIED_KEY, str(seq)])
 
 
 def _stored_trace_keys(con: duckdb.DuckDBPyConnection) -> Iterator[TraceKey]:

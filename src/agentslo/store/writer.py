@@ -205,6 +205,10 @@ def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, keys: tuple[s
     return bool(row and row[0])
 
 
+#: Tables whose stored row for a key is kept over a later one with the same key.
+_FIRST_WINS: Final = frozenset({"outcomes", "spans"})
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, defer: bool) -> None:
     keys = _KEYS[name]
     cols = ", ".join(f'"{c}"' for c in table.column_names)
@@ -213,12 +217,16 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, defer
     con.register(view, ordered)
     try:
         if _has_duplicate_keys(con, view, keys):
-            # Keep only the last occurrence of each key: DuckDB refuses to upsert the
-            # same key twice in one statement, and last-write-wins is the rule.
+            # Keep one occurrence of each key (DuckDB refuses to upsert the same key
+            # twice in one statement), by the table's rule across batches: the last
+            # for tables that replace (runs, findings), the first for those that
+            # keep what is stored (outcomes, spans), so that a group commit of
+            # several requests gives what committing them one by one gives.
             key_list = ", ".join(f'"{k}"' for k in keys)
+            order = "ASC" if name in _FIRST_WINS else "DESC"
             source = (
                 f"SELECT {cols} FROM {view} QUALIFY row_number() OVER "
-                f"(PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
+                f"(PARTITION BY {key_list} ORDER BY _ord {order}) = 1"
             )
         else:
             source = f"SELECT {cols} FROM {view}"
