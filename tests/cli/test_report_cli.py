@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from agentslo.cli.app import app
 from agentslo.model import Outcome, Run
 from agentslo.store import Store
+from agentslo.store.journal_dir import journal_path
 
 runner = CliRunner()
 NOW = datetime.now().replace(microsecond=0)
@@ -121,3 +122,17 @@ def test_export_writes_every_table(db: Path, tmp_path: Path) -> None:
     clash.write_text("x")
     result = runner.invoke(app, ["export", "--db", str(db), "--parquet", str(clash)])
     assert result.exit_code == 2 and "is not a folder" in result.output
+
+
+def test_a_journal_left_by_a_killed_server_is_named(db: Path) -> None:
+    """A receiver killed between answering and committing leaves requests in its
+    journal; a command reading the database directly says so and how to replay."""
+    clean = runner.invoke(app, ["report", "--db", str(db), "--json"])
+    assert clean.exit_code == 0 and "journal" not in clean.stderr
+    journal = journal_path(db)
+    journal.mkdir()
+    (journal / f"{1:020d}.log").write_bytes(b"")
+    result = runner.invoke(app, ["report", "--db", str(db), "--json"])
+    assert result.exit_code == 0, result.output
+    assert str(journal) in result.stderr and f"agentslo serve --db {db}" in result.stderr
+    assert json.loads(result.stdout)["overall"]["runs"] == 12  # the figures still come

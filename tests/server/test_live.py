@@ -24,6 +24,7 @@ from opentelemetry.trace import Status, StatusCode, get_current_span
 from tests.ingest.otlp_samples import agent_trace, proto_request
 
 from agentslo.store import open_store
+from agentslo.store.journal_dir import journal_path
 from agentslo.store.api_keys import create_key
 
 AGENTSLO = str(Path(sys.executable).with_name("agentslo"))
@@ -266,6 +267,9 @@ def test_kill_9_mid_load_loses_no_acknowledged_span(tmp_path: Path) -> None:
             report = c.get("/v1/report", params={"by": ""}).json()
     finally:
         restarted.stop()
+    # The restart replayed what the journal held beyond the database; its clean stop
+    # left the journal empty.
+    assert not list(journal_path(db).glob("*.log"))
     with open_store(db, read_only=True) as store:
         store.con.execute("CREATE TEMP TABLE acked (trace_id VARCHAR)")
         store.con.executemany("INSERT INTO acked VALUES (?)", [(t,) for t in acked])

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentslo.store import Store, StoreError, open_store
+from agentslo.store.journal_dir import journal_path, unreplayed_segments
 
 __all__ = [
     "DbOption",
@@ -76,8 +77,22 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def open_db(db: Path | None, *, read_only: bool = False) -> Store:
-    """Open the store named by ``--db`` / ``AGENTSLO_DB`` / the default."""
-    return open_store(db, read_only=read_only)
+    """Open the store named by ``--db`` / ``AGENTSLO_DB`` / the default.
+
+    Warns when a receiver's journal beside it holds requests the database may not
+    have yet (the server was killed): only ``agentslo serve`` replays them.
+    """
+    store = open_store(db, read_only=read_only)
+    if str(store.path) != ":memory:" and unreplayed_segments(store.path):
+        err_console.print(
+            f"[bold yellow]warning:[/] {journal_path(store.path)} holds requests `agentslo "
+            "serve` acknowledged and may not have committed (it was stopped without a "
+            f"clean shutdown); start `agentslo serve --db {store.path}` once to replay "
+            "them, or these figures may miss them",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return store
 
 
 def print_json(payload: Any) -> None:

@@ -119,8 +119,11 @@ def serve(
     ] = 16.0,
     max_queue: Annotated[
         int,
-        typer.Option(help="Spans waiting for a commit before requests are shed with 429."),
-    ] = 200_000,
+        typer.Option(
+            help="Spans acknowledged and not yet in the database before requests are "
+            "shed with 429 (about 800 bytes of memory each, with its journal record)."
+        ),
+    ] = 500_000,
     decode_workers: Annotated[
         int | None,
         typer.Option(

@@ -25,7 +25,6 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -46,7 +45,7 @@ from agentslo.server.decode_pool import (
     freeze_startup_objects,
 )
 from agentslo.server.gates import GateEvaluator
-from agentslo.server.journal import Journal, Record
+from agentslo.server.journal import Journal, Record, journal_path
 from agentslo.server.otlp_http import (
     JSON,
     PROTOBUF,
@@ -61,7 +60,7 @@ from agentslo.server.writer import IngestWriter, Job, OverloadedError, Unavailab
 from agentslo.slo import SLOSpec, SLOStatus, evaluate_slos
 from agentslo.store import Store, open_store
 
-__all__ = ["AgentsloApp", "create_app", "decode_and_map", "journal_path"]
+__all__ = ["AgentsloApp", "create_app", "decode_and_map"]
 
 log = logging.getLogger("agentslo.server")
 
@@ -594,11 +593,6 @@ _ROUTES: Final[dict[str, tuple[str, _Handler]]] = {
     "/healthz": ("GET", AgentsloApp.healthz),
     "/readyz": ("GET", AgentsloApp.readyz),
 }
-
-
-def journal_path(db: Path) -> Path:
-    """Where the server journals requests for the database at ``db``."""
-    return Path(f"{db}.journal")
 
 
 def create_app(config: ServerConfig) -> AgentsloApp:

@@ -32,8 +32,9 @@ class ServerConfig:
     slos: list[SLOSpec] = field(default_factory=list)
     max_body: int = DEFAULT_MAX_BODY
     max_decoded: int = DEFAULT_MAX_DECODED
-    #: Spans (and outcomes) waiting for a commit before requests are shed with 429.
-    max_queued: int = 200_000
+    #: Spans (and outcomes) accepted and not yet in the database before requests are
+    #: shed with 429: room for the backlog of a checkpoint at 50,000 spans/s.
+    max_queued: int = 500_000
     #: Largest group commit, in spans.
     max_batch: int = 50_000
     #: The writer lingers for a group of this many spans ...

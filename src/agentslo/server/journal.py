@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["SEGMENT_BYTES", "Journal", "Record"]
+from agentslo.store.journal_dir import SUFFIX, journal_path
+
+__all__ = ["SEGMENT_BYTES", "SUFFIX", "Journal", "Record", "journal_path", "read_segment"]
 
 log = logging.getLogger("agentslo.server")
 
@@ -48,7 +50,6 @@ SEGMENT_BYTES: Final = 64 << 20
 _HEADER: Final = struct.Struct("<IIQBBHq")
 _KINDS: Final = ("traces", "outcomes")
 _ENCODINGS: Final = ("application/x-protobuf", "application/json")
-_SUFFIX: Final = ".log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class Journal:
         self.next_seq = max(self.next_seq, applied + 1)
         found = sorted(
             (int(p.stem), p)
-            for p in self.directory.glob(f"*{_SUFFIX}")
+            for p in self.directory.glob(f"*{SUFFIX}")
             if p.stem.isdigit() and p.is_file()
         )
         for first, path in found:
@@ -150,7 +151,8 @@ class Journal:
 
     def _rotate(self, first: int) -> None:
         self._close()
-        path = self.directory / f"{first:020d}{_SUFFIX}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{first:020d}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         _sync_directory(self.directory)
         self._fd, self._size = fd, 0
@@ -184,7 +186,7 @@ class Journal:
         """Copy a record the database refused to ``failed/`` with the error beside it."""
         failed = self.directory / "failed"
         failed.mkdir(exist_ok=True)
-        path = failed / f"{seq:020d}{_SUFFIX}"
+        path = failed / f"{seq:020d}{SUFFIX}"
         path.write_bytes(record.encode(seq))
         path.with_suffix(".error.txt").write_text(f"{type(error).__name__}: {error}\n")
         return path

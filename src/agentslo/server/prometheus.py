@@ -255,16 +255,53 @@ def _ingest_lines(counters: IngestCounters, writer: Any) -> list[str]:
         (
             "agentslo_ingest_write_failures_total",
             "counter",
-            "Requests the store failed to write.",
+            "Requests the store failed to write (acknowledged ones are kept in the "
+            "journal's failed directory).",
             [],
             s.write_failures,
         ),
         (
             "agentslo_ingest_queue_items",
             "gauge",
-            "Spans and outcomes waiting to be committed.",
+            "Spans and outcomes accepted or waiting that the database does not have yet.",
             [],
             writer.queued,
+        ),
+        (
+            "agentslo_ingest_journal_syncs_total",
+            "counter",
+            "Journal appends, each synced once (every request waiting shares one).",
+            [],
+            s.journal_syncs,
+        ),
+        (
+            "agentslo_ingest_journal_seconds_total",
+            "counter",
+            "Time spent writing and syncing the journal.",
+            [],
+            s.journal_seconds,
+        ),
+        (
+            "agentslo_ingest_journal_max_seconds",
+            "gauge",
+            "The longest journal append and sync since the server started.",
+            [],
+            s.journal_max_seconds,
+        ),
+        (
+            "agentslo_ingest_journal_failures_total",
+            "counter",
+            "Journal appends that failed (their requests were answered 503).",
+            [],
+            s.journal_failures,
+        ),
+        (
+            "agentslo_ingest_replayed_requests_total",
+            "counter",
+            "Journaled requests replayed at start-up (the last run stopped before "
+            "committing them).",
+            [],
+            s.replayed_requests,
         ),
     ]
     lines: list[str] = []

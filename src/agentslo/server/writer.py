@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -59,7 +58,6 @@ from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import OUTCOMES_SCHEMA
 from agentslo.server.journal import Journal, Record
 from agentslo.store import Store
-from agentslo.store.store import CHECKPOINT_THRESHOLD_MB
 from agentslo.store.writer import write_assembled
 
 __all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "WriterStats"]
@@ -67,9 +65,11 @@ __all__ = ["IngestWriter", "Job", "OverloadedError", "UnavailableError", "Writer
 log = logging.getLogger("agentslo.server")
 
 _IDLE_WAIT_S: Final = 0.5
-#: Write-ahead log size at which the writer checkpoints: 90% of the store's own
-#: threshold, so that it comes first.
-CHECKPOINT_WAL_BYTES: Final = CHECKPOINT_THRESHOLD_MB * 10**6 * 9 // 10
+#: Write-ahead log size at which the writer checkpoints (about 400,000 spans), well
+#: before the store's own threshold: with requests acknowledged from the journal, a
+#: checkpoint's length no longer holds answers, only its CPU does, and shorter, more
+#: frequent ones spread that CPU out (docs/benchmarks.md, seventh round).
+CHECKPOINT_WAL_BYTES: Final = 200 * 10**6
 #: Commits to wait before trying again after a failed checkpoint.
 _CHECKPOINT_RETRY_COMMITS: Final = 100
 #: Errors that belong to the rows being written (not to the writer itself).
@@ -130,6 +130,7 @@ class WriterStats:
     max_batch_requests: int = 0
     journal_syncs: int = 0
     journal_seconds: float = 0.0
+    journal_max_seconds: float = 0.0
     journal_failures: int = 0
     replayed_requests: int = 0
 
@@ -320,8 +321,10 @@ class IngestWriter:
                 self._release(jobs)
                 self._resolve(jobs, exc)
                 continue
+            took = time.perf_counter() - started
             self.stats.journal_syncs += 1
-            self.stats.journal_seconds += time.perf_counter() - started
+            self.stats.journal_seconds += took
+            self.stats.journal_max_seconds = max(self.stats.journal_max_seconds, took)
             for job, seq in zip(jobs, seqs, strict=True):
                 job.seq = seq
             with self._cond:
@@ -474,7 +477,12 @@ class IngestWriter:
         self._checkpoint_if_due(con)  # after the counts: its time is its own
 
     def _checkpoint_if_due(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Checkpoint with a thread per CPU once the log reaches ``checkpoint_bytes``.
+        """Checkpoint once the log reaches ``checkpoint_bytes``, on the writer's own
+        DuckDB threads (``--store-threads``).
+
+        Not with a thread per CPU, as before the journal: the stages that decode and
+        acknowledge requests keep working during a checkpoint now, and need their
+        cores (a thread per CPU made p99 twice as long, docs/benchmarks.md).
 
         Called after a commit, which is durable by then: nothing here may fail it.
         A checkpoint that fails (DuckDB documents that ``CHECKPOINT`` can refuse
@@ -491,12 +499,7 @@ class IngestWriter:
             return
         started = time.perf_counter()
         try:
-            (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
-            try:
-                con.execute(f"SET threads = {max(int(threads), _cpus())}")
-                con.execute("CHECKPOINT")
-            finally:
-                con.execute(f"SET threads = {int(threads)}")
+            con.execute("CHECKPOINT")
         except Exception:
             self._checkpoint_after = self.stats.commits + _CHECKPOINT_RETRY_COMMITS
             log.warning("checkpoint failed; trying again later", exc_info=True)
@@ -513,13 +516,6 @@ class IngestWriter:
             count = job.mapped.span_count if job.mapped is not None else len(job.outcomes)
             loop.call_soon_threadsafe(_settle, fut, count, exc)
             job.future = None  # answered: a later commit has no one to tell
-
-
-def _cpus() -> int:
-    """CPUs this process may run on (its affinity mask, where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def _settle(fut: asyncio.Future[int], count: int, exc: BaseException | None) -> None:
