@@ -240,3 +240,31 @@ def test_an_acknowledged_request_the_database_refuses_is_kept(tmp_path: Path) ->
     assert again.stats.replayed_requests == 0
     again.stop()
     again_store.close()
+
+
+def test_a_segment_left_without_a_whole_record_does_not_block_the_next(tmp_path: Path) -> None:
+    """Killed while writing the first record of a new segment: that segment holds
+    nothing, and the next append must not collide with its name."""
+    journal = Journal(tmp_path / "j", segment_bytes=1)
+    journal.append([record(b"one")])
+    journal.append([record(b"two")])
+    second = tmp_path / "j" / f"{2:020d}.log"
+    second.write_bytes(second.read_bytes()[:10])  # torn: no whole record in it
+    again = Journal(tmp_path / "j", segment_bytes=1)
+    assert [r.payload for r in again.recover(0)] == [b"one"]
+    assert again.append([record(b"two, resent")]) == [2]
+    assert [r.payload for r in Journal(tmp_path / "j").recover(0)] == [b"one", b"two, resent"]
+
+
+def test_a_record_that_cannot_be_rebuilt_is_kept_and_skipped(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j")
+    journal.append([record(b"not protobuf at all"), record(proto_request(agent_trace()))])
+    store = open_store(tmp_path / "s.duckdb")
+    writer = IngestWriter(store, journal=Journal(tmp_path / "j"))
+    writer.start(_rebuild)
+    assert writer.stats.replayed_requests == 1 and writer.stats.write_failures == 1
+    assert asyncio.run(writer.caught_up(10))
+    writer.stop()
+    assert store.count("spans") == 4
+    store.close()
+    assert len(list((tmp_path / "j" / "failed").glob("*.log"))) == 1

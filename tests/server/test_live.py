@@ -24,8 +24,8 @@ from opentelemetry.trace import Status, StatusCode, get_current_span
 from tests.ingest.otlp_samples import agent_trace, proto_request
 
 from agentslo.store import open_store
-from agentslo.store.journal_dir import journal_path
 from agentslo.store.api_keys import create_key
+from agentslo.store.journal_dir import journal_path
 
 AGENTSLO = str(Path(sys.executable).with_name("agentslo"))
 

@@ -115,7 +115,9 @@ class Journal:
                 self.next_seq = max(self.next_seq, record.seq + 1)
                 if record.seq > applied:
                     yield record
-            if last <= applied:
+            # A segment without one whole record holds nothing (and its name would
+            # be the next segment's); one the database has entirely is done with.
+            if last <= applied or last < first:
                 _unlink(path)
             else:
                 with self._lock:

@@ -201,7 +201,15 @@ class IngestWriter:
             for record in self.journal.recover(self.applied):
                 if rebuild is None:
                     raise ValueError("a journal to replay needs a rebuild function")
-                job = rebuild(record)
+                try:
+                    job = rebuild(record)
+                except Exception as exc:  # a body this version no longer reads
+                    self.stats.write_failures += 1
+                    kept = self.journal.keep_failed(record, record.seq, exc)
+                    log.error(
+                        "journaled request %d cannot be replayed; kept in %s", record.seq, kept
+                    )
+                    continue
                 job.record, job.seq = record, record.seq
                 job.queued_at = time.monotonic()
                 self._queue.append(job)
