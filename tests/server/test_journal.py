@@ -156,6 +156,18 @@ def _counts(db: Path) -> tuple[int, int]:
         return store.count("spans"), store.count("runs")
 
 
+def _replayed_on_restart(db: Path, journal_dir: Path) -> int:
+    """Start a writer on ``db`` and its journal, let it catch up, stop it cleanly;
+    return how many requests it replayed."""
+    store = open_store(db)
+    writer = IngestWriter(store, journal=Journal(journal_dir))
+    writer.start(_rebuild)
+    assert asyncio.run(writer.caught_up(10))
+    writer.stop()
+    store.close()
+    return writer.stats.replayed_requests
+
+
 def test_a_crash_after_the_answer_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     """Acknowledged, then the process dies before (some of) the commits: the next
     start replays exactly the requests the database lacks."""
@@ -173,22 +185,11 @@ def test_a_crash_after_the_answer_loses_nothing_and_doubles_nothing(tmp_path: Pa
     writer._thread.join(10)
     store.close()
     assert _counts(db) == (12, 3)
-    restarted_store = open_store(db)
-    restarted = IngestWriter(restarted_store, journal=Journal(journal_dir))
-    restarted.start(_rebuild)
-    assert restarted.stats.replayed_requests == 3
-    assert asyncio.run(restarted.caught_up(10))
-    restarted.stop()
-    restarted_store.close()
+    assert _replayed_on_restart(db, journal_dir) == 3
     assert _counts(db) == (24, 6)
     assert list(journal_dir.iterdir()) == []
     # Started once more: nothing left to replay.
-    again_store = open_store(db)
-    again = IngestWriter(again_store, journal=Journal(journal_dir))
-    again.start(_rebuild)
-    assert again.stats.replayed_requests == 0
-    again.stop()
-    again_store.close()
+    assert _replayed_on_restart(db, journal_dir) == 0
     assert _counts(db) == (24, 6)
 
 
@@ -234,12 +235,7 @@ def test_an_acknowledged_request_the_database_refuses_is_kept(tmp_path: Path) ->
     (kept,) = (tmp_path / "j" / "failed").glob("*.log")
     assert [r.payload for r in read_segment(kept)] == [poison.record.payload]
     # The mark moved past it: a restart does not replay it again and again.
-    again_store = open_store(db)
-    again = IngestWriter(again_store, journal=Journal(tmp_path / "j"))
-    again.start(_rebuild)
-    assert again.stats.replayed_requests == 0
-    again.stop()
-    again_store.close()
+    assert _replayed_on_restart(db, tmp_path / "j") == 0
 
 
 def test_a_segment_left_without_a_whole_record_does_not_block_the_next(tmp_path: Path) -> None:
