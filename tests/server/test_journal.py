@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.ingest.otlp_samples import agent_trace, proto_request
+from tests.ingest.otlp_samples import TRACE, agent_trace, proto_request, span
 
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
 from agentslo.ingest.span_batch import SpanBatch
+from agentslo.server import AgentsloApp, ServerConfig
 from agentslo.server.journal import Journal, Record, read_segment
 from agentslo.server.writer import IngestWriter, Job, UnavailableError
 from agentslo.store import open_store
@@ -264,3 +267,32 @@ def test_a_record_that_cannot_be_rebuilt_is_kept_and_skipped(tmp_path: Path) -> 
     assert store.count("spans") == 4
     store.close()
     assert len(list((tmp_path / "j" / "failed").glob("*.log"))) == 1
+
+
+def test_a_replay_refuses_what_the_answer_refused_and_keeps_outcomes(tmp_path: Path) -> None:
+    """The server's rebuild decodes a journaled body again with the clock of its
+    arrival: a span too far in the future then is refused three hours later too,
+    and an outcome batch comes back as the rows that were acknowledged."""
+    app = AgentsloApp(ServerConfig(db=tmp_path / "s.duckdb", prices=load_prices()))
+    hours = 3_600 * 10**9
+    arrived = time.time_ns() - 3 * hours  # the request arrived three hours ago,
+    trace = [{**s, "start": s["start"] - 3 * hours, "end": s["end"] - 3 * hours}
+             for s in agent_trace()]  # fmt: skip
+    # ... with a span two hours ahead of it then, an hour in the past now.
+    ahead = span("8000000000000008", "chat", {"gen_ai.operation.name": "chat"})
+    ahead = {**ahead, "start": arrived + 2 * hours, "end": arrived + 2 * hours + 10**8}
+    body = proto_request([*trace, ahead])
+    replayed = app._rebuild(Record("traces", "default", PROTOBUF, arrived, body))
+    assert replayed.mapped is not None
+    assert replayed.mapped.span_count == len(trace)
+    (refused,) = replayed.mapped.rejects
+    assert "8000000000000008" in str(refused) and "in the future" in str(refused)
+    # Decoded with today's clock, the same body would have kept it.
+    now = app._rebuild(Record("traces", "default", PROTOBUF, time.time_ns(), body))
+    assert now.mapped is not None and now.mapped.span_count == len(trace) + 1
+    rows = [{"project": "default", "outcome_id": "review-1", "run_id": TRACE, "label": "success",
+             "source": "human", "score": 0.5, "recorded_at": 1_767_225_600_000_000}]  # fmt: skip
+    outcome = app._rebuild(
+        Record("outcomes", "default", "application/json", arrived, json.dumps(rows).encode())
+    )
+    assert outcome.outcomes == rows

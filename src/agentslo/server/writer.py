@@ -370,10 +370,12 @@ class IngestWriter:
         while True:
             jobs = self._take()
             if not jobs:
-                if self._stopping and not self._journal_thread.is_alive():
+                if self._stopping:
                     with self._cond:
-                        if not self._queue:
+                        if not self._queue and not self._journal_thread.is_alive():
                             return
+                        if not self._queue:  # the journal thread is still draining
+                            self._cond.wait(0.01)
                 continue
             try:
                 self._commit(con, jobs)
