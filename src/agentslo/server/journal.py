@@ -47,7 +47,10 @@ log = logging.getLogger("agentslo.server")
 
 #: A new segment starts once the current one passes this size.
 SEGMENT_BYTES: Final = 64 << 20
-_HEADER: Final = struct.Struct("<IIQBBHq")
+#: Payload length and CRC-32, then the fields the CRC covers (with project and payload).
+_PREFIX: Final = struct.Struct("<II")
+_CHECKED: Final = struct.Struct("<QBBHq")
+_HEADER_SIZE: Final = _PREFIX.size + _CHECKED.size
 _KINDS: Final = ("traces", "outcomes")
 _ENCODINGS: Final = ("application/x-protobuf", "application/json")
 
@@ -65,17 +68,16 @@ class Record:
 
     def encode(self, seq: int) -> bytes:
         project = self.project.encode()
-        rest = _HEADER.pack(
-            len(self.payload),
-            0,
+        checked = _CHECKED.pack(
             seq,
             _KINDS.index(self.kind),
             _ENCODINGS.index(self.encoding),
             len(project),
             self.received_ns,
-        )[8:]
-        crc = zlib.crc32(self.payload, zlib.crc32(project, zlib.crc32(rest)))
-        return b"".join((struct.pack("<II", len(self.payload), crc), rest, project, self.payload))
+        )
+        crc = zlib.crc32(self.payload, zlib.crc32(project, zlib.crc32(checked)))
+        prefix = _PREFIX.pack(len(self.payload), crc)
+        return b"".join((prefix, checked, project, self.payload))
 
 
 class Journal:
@@ -204,16 +206,18 @@ def read_segment(path: Path) -> Iterator[Record]:
     data = path.read_bytes()
     offset = 0
     while offset < len(data):
-        if len(data) - offset < _HEADER.size:
+        if len(data) - offset < _HEADER_SIZE:
             break
-        length, crc, seq, kind, encoding, plen, received = _HEADER.unpack_from(data, offset)
-        start = offset + _HEADER.size
+        length, crc = _PREFIX.unpack_from(data, offset)
+        seq, kind, encoding, plen, received = _CHECKED.unpack_from(data, offset + _PREFIX.size)
+        start = offset + _HEADER_SIZE
         end = start + plen + length
+        checked = data[offset + _PREFIX.size : start]
         if (
             end > len(data)
             or kind >= len(_KINDS)
             or encoding >= len(_ENCODINGS)
-            or zlib.crc32(data[start:end], zlib.crc32(data[offset + 8 : start])) != crc
+            or zlib.crc32(data[start:end], zlib.crc32(checked)) != crc
         ):
             break
         yield Record(
