@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from agentslo.ingest import semconv
+from agentslo.ingest.assemble import summarize
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.span_batch import SpanBatch
@@ -51,7 +52,8 @@ def _python(body: bytes, options: semconv.MappingOptions) -> bytes:
     table = pa.Table.from_arrays(
         [pa.array(mapped.spans[f.name], type=f.type) for f in SPANS_SCHEMA], schema=SPANS_SCHEMA
     )
-    batch = SpanBatch(table, mapped.outcomes, mapped.hints, mapped.rejects, mapped.warnings)
+    summary = summarize(mapped.spans, mapped.hints)
+    batch = SpanBatch(table, summary, mapped.outcomes, mapped.rejects, mapped.warnings)
     return pickle.dumps(batch, protocol=5)
 
 

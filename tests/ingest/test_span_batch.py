@@ -23,7 +23,7 @@ def test_a_batch_survives_the_process_boundary() -> None:
     batch = _batch([*agent_trace(outcome="success"), bad])
     copy = pickle.loads(pickle.dumps(batch))
     assert copy.spans.schema == SPANS_SCHEMA and copy.spans.equals(batch.spans)
-    assert copy.span_count == 4 and copy.hints == batch.hints
+    assert copy.span_count == 4 and copy.summary == batch.summary
     assert copy.outcomes == batch.outcomes and len(copy.outcomes) == 1
     assert [str(r) for r in copy.rejects] == [str(r) for r in batch.rejects] != []
 

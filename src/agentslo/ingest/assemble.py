@@ -26,6 +26,16 @@ and its run row — before the batch is applied to it.
 Changes are staged per batch and applied to the cache only when the caller has
 committed the batch (:meth:`TraceAssembler.commit` / :meth:`rollback`), so the
 cache never runs ahead of the store.
+
+The per-span work is done where the request is mapped, in the decode workers:
+:func:`summarize` tallies each trace's spans of one request into a
+:class:`TraceState` of its own, and the writer, whose thread shares the server
+process's interpreter lock with the HTTP handlers, merges those states, one per
+trace and request instead of one step per span (``docs/benchmarks.md``, eighth
+round). Merging is exact: the tallies are sums, the model is the first known, and
+the root is the best agent span with the earlier one winning a tie, so merging a
+request's tally equals adding its spans one by one, in order (tested). Only a
+request that resends some, not all, of a trace's stored spans is added span by span.
 """
 
 from __future__ import annotations
@@ -37,26 +47,33 @@ import marshal
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from agentslo.ingest.arrow_build import table_from_rows
 from agentslo.ingest.semconv import RunHints
-from agentslo.ingest.span_batch import SpanBatch
 from agentslo.model import RUNS_SCHEMA
+
+if TYPE_CHECKING:
+    from agentslo.ingest.span_batch import SpanBatch
 
 __all__ = [
     "Assembled",
     "BloomFilter",
+    "RequestSummary",
+    "Summary",
     "TraceAssembler",
     "TraceCache",
     "TraceKey",
+    "TracePart",
     "TraceState",
     "assembly_columns",
-    "combine",
+    "combined_roots",
+    "combined_spans",
     "run_table",
+    "summarize",
 ]
 
 _FAILED: Final = frozenset({"error", "timeout", "cancelled"})
@@ -67,16 +84,16 @@ TraceKey = tuple[str, str]
 FrozenTrace = tuple[Any, ...]
 
 
-def combine(batches: Sequence[SpanBatch]) -> tuple[pa.Table, dict[int, RunHints]]:
-    """The spans of several requests end to end, with the hints re-indexed."""
+def combined_spans(batches: Sequence[SpanBatch]) -> pa.Table:
+    """The spans of several requests end to end."""
     if len(batches) == 1:
-        return batches[0].spans, batches[0].hints
-    hints: dict[int, RunHints] = {}
-    offset = 0
-    for b in batches:
-        hints.update({offset + i: h for i, h in b.hints.items()})
-        offset += b.span_count
-    return pa.concat_tables([b.spans for b in batches]).combine_chunks(), hints
+        return batches[0].spans
+    return pa.concat_tables([b.spans for b in batches]).combine_chunks()
+
+
+def combined_roots(requests: Sequence[Summary]) -> dict[int, tuple[Any, ...]]:
+    """The root fields of several requests' agent spans, by row of their group."""
+    return {offset + i: v for offset, summary in requests for i, v in summary.roots.items()}
 
 
 #: The span columns that run assembly reads.
@@ -195,14 +212,19 @@ class TraceState:
             state.root = (start, end, dict(zip(_ROOT_FIELDS, values, strict=True)))
         return state
 
+    def better_root(self, start: int, end: int | None) -> bool:
+        """Whether an agent span over ``start``..``end`` would be a better root than the
+        one known: it starts first, or as early and ends later (a tie keeps the known)."""
+        if self.root is None:
+            return True
+        best_start, best_end, _ = self.root
+        if start != best_start:
+            return start < best_start
+        return (end or start) > (best_end or best_start)
+
     def offer_root(self, start: int, end: int | None, fields: dict[str, Any]) -> None:
-        if self.root is not None:
-            best_start, best_end, _ = self.root
-            if start > best_start:
-                return
-            if start == best_start and (end or start) <= (best_end or best_start):
-                return
-        self.root = (start, end, fields)
+        if self.better_root(start, end):
+            self.root = (start, end, fields)
 
     def run_row(self, project: str, trace_id: str) -> dict[str, Any] | None:
         """The run row of the trace, or None while no agent span is known."""
@@ -406,9 +428,10 @@ def _count_span(
 ) -> None:
     """Count one span into ``state`` (for spans loaded from the store).
 
-    :meth:`TraceAssembler.apply` runs the same lines inlined: a call per span costs
-    about 100 of the loop's 350 ns per span. Change both together; the tests of
-    traces loaded after eviction or restart compare the two paths' run rows.
+    :func:`summarize` runs the same lines inlined: a call per span costs about 100 of
+    the loop's 350 ns per span. Change both together; the tests of traces loaded
+    after eviction or restart, and of requests resending part of a trace, compare the
+    two paths' run rows.
     """
     state.spans += 1
     if kind == "llm":
@@ -428,6 +451,141 @@ def _count_span(
             state.tool_errors += 1
     elif kind == "handoff":
         state.handoffs += 1
+
+
+#: One request's spans of one trace, tallied where the request was mapped: the
+#: project, the trace id, the rows of its spans in the request (each span id once)
+#: and their :class:`TraceState`, frozen (:meth:`TraceState.freeze`).
+TracePart = tuple[str, str, tuple[int, ...], FrozenTrace]
+
+
+class RequestSummary(NamedTuple):
+    """What run assembly needs of one request's spans (:func:`summarize`)."""
+
+    #: One part per trace, in order of first appearance.
+    parts: list[TracePart]
+    #: The rows repeating a span id of the same request (dropped, as resent spans are).
+    repeated: tuple[int, ...]
+    #: Row of each agent span -> its root fields' values (in ``_ROOT_FIELDS`` order),
+    #: for a trace that must be added span by span.
+    roots: dict[int, tuple[Any, ...]]
+
+
+#: A request of a group commit: the first row of its spans in the group's table, and
+#: its summary.
+Summary = tuple[int, RequestSummary]
+
+
+def summarize(cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> RequestSummary:
+    """Each trace's spans of one request tallied, the rows that repeat a span id, and
+    each agent span's root fields.
+
+    This is :meth:`TraceAssembler.apply`'s per-span work, done where the request is
+    mapped (the decode workers), so that the writer merges one state per trace. A
+    trace's state here starts empty: whether the store has its spans already is the
+    writer's to decide.
+    """
+    states: dict[TraceKey, TraceState] = {}
+    rows: dict[TraceKey, list[int]] = {}
+    repeated: list[int] = []
+    roots: dict[int, tuple[Any, ...]] = {}
+    kind, status, model = cols["kind"], cols["status"], cols["model"]
+    in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
+    started, ended = cols["started_at"], cols["ended_at"]
+    keyed = zip(cols["project"], cols["trace_id"], strict=True)
+    spans = zip(keyed, cols["span_id"], kind, status, model, in_tok, out_tok, cost, strict=True)
+    for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(spans):
+        state = states.get(key)
+        if state is None:
+            state = states[key] = TraceState()
+            rows[key] = []
+        ids = state.span_ids
+        if sid in ids:
+            repeated.append(i)
+            continue
+        ids.add(sid)
+        rows[key].append(i)
+        # _count_span, inlined (see its docstring): this runs for every span.
+        state.spans += 1
+        if k == "llm":
+            state.llm_calls += 1
+            if it is not None or ot is not None:
+                state.llm_input += it or 0
+                state.llm_output += ot or 0
+                state.llm_tokens_known += 1
+            if c is not None:
+                state.llm_cost += c
+                state.llm_cost_known += 1
+            if state.model is None:
+                state.model = mdl
+        elif k == "tool":
+            state.tool_calls += 1
+            if st in _FAILED:
+                state.tool_errors += 1
+        elif k == "handoff":
+            state.handoffs += 1
+        elif k == "agent":
+            fields = _root_fields(cols, i, hints.get(i))
+            roots[i] = _root_values(fields)
+            state.offer_root(started[i], ended[i], fields)
+    parts = [(key[0], key[1], tuple(rows[key]), state.freeze()) for key, state in states.items()]
+    return RequestSummary(parts, tuple(repeated), roots)
+
+
+def _merge(state: TraceState, part: FrozenTrace) -> None:
+    """Add a request's tally of a trace (:func:`summarize`) to ``state``, as adding its
+    spans one by one would: none of them is in ``state`` yet."""
+    ids, n, calls, inp, out, known, cost, cost_known, tools, errors, handoffs, model = part[:12]
+    state.span_ids.update(ids)
+    state.spans += n
+    state.llm_calls += calls
+    state.llm_input += inp
+    state.llm_output += out
+    state.llm_tokens_known += known
+    state.llm_cost += cost
+    state.llm_cost_known += cost_known
+    state.tool_calls += tools
+    state.tool_errors += errors
+    state.handoffs += handoffs
+    if state.model is None:
+        state.model = model
+    start, end, values = part[13:]
+    if values is not None and state.better_root(start, end):
+        state.root = (start, end, dict(zip(_ROOT_FIELDS, values, strict=True)))
+
+
+def _add_spans(
+    state: TraceState,
+    cols: dict[str, list[Any]],
+    roots: dict[int, tuple[Any, ...]],
+    rows: Sequence[int],
+    dropped: list[int],
+) -> bool:
+    """Add the spans at ``rows`` of ``cols`` to ``state`` one by one, those it has
+    already going to ``dropped``; whether any was new."""
+    ids = state.span_ids
+    added = False
+    for i in rows:
+        sid = cols["span_id"][i]
+        if sid in ids:
+            dropped.append(i)
+            continue
+        ids.add(sid)
+        added = True
+        kind = cols["kind"][i]
+        _count_span(
+            state,
+            kind,
+            cols["status"][i],
+            cols["model"][i],
+            cols["input_tokens"][i],
+            cols["output_tokens"][i],
+            cols["cost_usd"][i],
+        )
+        if kind == "agent":
+            fields = dict(zip(_ROOT_FIELDS, roots[i], strict=True))
+            state.offer_root(cols["started_at"][i], cols["ended_at"][i], fields)
+    return added
 
 
 class TraceAssembler:
@@ -452,68 +610,66 @@ class TraceAssembler:
         self._staged_new: list[TraceKey] = []
         self.loads = 0
 
-    def apply(self, cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Assembled:
-        """The new spans of one batch and the run rows to write; stages the change.
+    def apply(
+        self,
+        requests: Sequence[Summary],
+        n: int,
+        columns: Callable[[], dict[str, list[Any]]],
+    ) -> Assembled:
+        """The new spans of a group of requests and the run rows to write; stages the
+        change.
+
+        ``requests`` holds, per request in order, the first row of its spans in the
+        group's table (of ``n`` rows) and its :func:`summarize`. ``columns`` gives
+        the group's :func:`assembly_columns`, which are read only to load traces from
+        the store and for a trace whose request resends part of what it already has.
 
         The store's keys are known without reading it: a trace in neither the cache
         nor the Bloom filter has no stored span and no stored run row (the filter is
         built from both), a cached trace knows whether its run row was written, and a
         loaded one was read with its run row.
         """
-        n = len(cols["span_id"])
-        project, trace_id, span_id = cols["project"], cols["trace_id"], cols["span_id"]
         touched: dict[TraceKey, TraceState] = {}
-        keys = list(dict.fromkeys(zip(project, trace_id, strict=True)))
+        keys = list(dict.fromkeys((p[0], p[1]) for _, r in requests for p in r.parts))
         unknown = [k for k in keys if k not in self.cache]
         maybe = self.bloom.contains(unknown)
         to_load = [k for k, m in zip(unknown, maybe, strict=True) if m]
         fresh = [k for k, m in zip(unknown, maybe, strict=True) if not m]
         for key in fresh:
             touched[key] = TraceState()
+        group: dict[str, list[Any]] | None = None
         if to_load:
-            touched.update(self._load(to_load, cols["started_at"]))
+            group = columns()
+            touched.update(self._load(to_load, group["started_at"]))
         for key in keys:
             if key not in touched:
                 touched[key] = self.cache.get(key)
         #: Traces with spans the store holds (so in its trace filter already).
         stored_before = {key for key, state in touched.items() if state.spans}
-        keep = [False] * n
+        dropped: list[int] = []
         changed: dict[TraceKey, None] = {}
-        kind, status, model = cols["kind"], cols["status"], cols["model"]
-        in_tok, out_tok, cost = cols["input_tokens"], cols["output_tokens"], cols["cost_usd"]
-        started, ended = cols["started_at"], cols["ended_at"]
-        keyed = zip(project, trace_id, strict=True)
-        rows = zip(keyed, span_id, kind, status, model, in_tok, out_tok, cost, strict=True)
-        for i, (key, sid, k, st, mdl, it, ot, c) in enumerate(rows):
-            state = touched[key]
-            ids = state.span_ids
-            if sid in ids:
-                continue
-            ids.add(sid)
-            keep[i] = True
-            changed[key] = None
-            # _count_span, inlined (see its docstring): this runs for every span.
-            state.spans += 1
-            if k == "llm":
-                state.llm_calls += 1
-                if it is not None or ot is not None:
-                    state.llm_input += it or 0
-                    state.llm_output += ot or 0
-                    state.llm_tokens_known += 1
-                if c is not None:
-                    state.llm_cost += c
-                    state.llm_cost_known += 1
-                if state.model is None:
-                    state.model = mdl
-            elif k == "tool":
-                state.tool_calls += 1
-                if st in _FAILED:
-                    state.tool_errors += 1
-            elif k == "handoff":
-                state.handoffs += 1
-            elif k == "agent":
-                state.offer_root(started[i], ended[i], _root_fields(cols, i, hints.get(i)))
-        mask = np.array(keep, dtype=bool)
+        roots: dict[int, tuple[Any, ...]] | None = None
+        for offset, summary in requests:
+            dropped += [offset + r for r in summary.repeated]
+            for project, trace_id, rows, part in summary.parts:
+                key = (project, trace_id)
+                state = touched[key]
+                ids = state.span_ids
+                if ids.isdisjoint(part[0]):
+                    _merge(state, part)
+                    changed[key] = None
+                elif ids.issuperset(part[0]):  # a resent request
+                    dropped += [offset + r for r in rows]
+                else:
+                    if group is None:
+                        group = columns()
+                    if roots is None:
+                        roots = combined_roots(requests)
+                    if _add_spans(state, group, roots, [offset + r for r in rows], dropped):
+                        changed[key] = None
+        mask = np.ones(n, dtype=bool)
+        if dropped:
+            mask[dropped] = False
         new_runs: list[dict[str, Any]] = []
         replaced_runs: list[dict[str, Any]] = []
         for key in changed:

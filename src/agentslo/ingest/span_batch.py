@@ -5,8 +5,9 @@ in one writer thread of the server process, which is the part that does not
 spread over cores. A :class:`SpanBatch` is what crosses between them: the span
 rows already in ``SPANS_SCHEMA`` (an Arrow table travels between processes as a
 few buffers, where lists of Python strings are pickled value by value, and the
-writer appends it as it is), with the run hints, outcomes and refusals of the
-request.
+writer appends it as it is), with what run assembly needs of them, tallied per
+trace (:func:`agentslo.ingest.assemble.summarize`: per-span work the writer thread
+is spared), and the outcomes and refusals of the request.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 from agentslo.ingest.arrow_build import table_from_columns
+from agentslo.ingest.assemble import RequestSummary, summarize
 from agentslo.ingest.otlp import OtlpReject
-from agentslo.ingest.semconv import MappedBatch, RunHints
+from agentslo.ingest.semconv import MappedBatch
 from agentslo.model import SPANS_SCHEMA
 
 __all__ = ["SpanBatch", "spans_table"]
@@ -34,19 +36,19 @@ class SpanBatch:
     """The rows of one request, spans as Arrow; see the module docstring."""
 
     spans: pa.Table
+    #: What run assembly needs of the spans (with the run hints of the agent spans).
+    summary: RequestSummary
     outcomes: list[dict[str, Any]] = field(default_factory=list)
-    #: Row index in ``spans`` -> what the agent span says about its run.
-    hints: dict[int, RunHints] = field(default_factory=dict)
     rejects: list[OtlpReject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, mapped: MappedBatch) -> SpanBatch:
-        """The batch of a mapped request."""
+        """The batch of a mapped request, its spans tallied."""
         return cls(
             spans_table(mapped.spans),
+            summarize(mapped.spans, mapped.hints),
             mapped.outcomes,
-            mapped.hints,
             mapped.rejects,
             mapped.warnings,
         )

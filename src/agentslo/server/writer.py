@@ -48,10 +48,11 @@ import duckdb
 import pyarrow as pa
 
 from agentslo.ingest.assemble import (
+    Summary,
     TraceAssembler,
     TraceKey,
     assembly_columns,
-    combine,
+    combined_spans,
     run_table,
 )
 from agentslo.ingest.span_batch import SpanBatch
@@ -446,8 +447,16 @@ class IngestWriter:
         try:
             new_runs = replaced_runs = new_traces = None
             if mapped:
-                spans, hints = combine(mapped)
-                assembled = self.assembler.apply(assembly_columns(spans), hints)
+                spans = combined_spans(mapped)
+                requests: list[Summary] = []
+                offset = 0
+                for batch in mapped:
+                    requests.append((offset, batch.summary))
+                    offset += batch.span_count
+                table = spans
+                assembled = self.assembler.apply(
+                    requests, spans.num_rows, lambda: assembly_columns(table)
+                )
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
                 new_runs = run_table(assembled.new_runs) if assembled.new_runs else None
