@@ -1,10 +1,10 @@
-"""Build of agentslo's two compiled modules (Cython): the OTLP wire reader and the
-mapping of common spans.
+"""Build of agentslo's compiled modules (Cython): the OTLP wire reader, the mapping
+of common spans, the Arrow column builder and the per-trace tally of run assembly.
 
 Everything else is in ``pyproject.toml``. The extensions are optional: when they
 cannot be compiled (no C compiler), the install goes on and
-``agentslo.ingest.otlp_wire`` and ``agentslo.ingest.semconv`` use their pure-Python
-code, which gives the same results.
+``agentslo.ingest.otlp_wire``, ``semconv``, ``arrow_build`` and ``assemble`` use
+their pure-Python code, which gives the same results.
 """
 
 from Cython.Build import cythonize
@@ -17,7 +17,7 @@ extensions = cythonize(
             [f"src/agentslo/ingest/{name}.pyx"],
             extra_compile_args=["-O2", "-ffp-contract=off"],
         )
-        for name in ("_wire_fast", "_map_fast", "_columns_fast")
+        for name in ("_wire_fast", "_map_fast", "_columns_fast", "_assemble_fast")
     ],
     compiler_directives={"language_level": "3"},
 )

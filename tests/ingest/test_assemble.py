@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentslo.ingest.assemble import (
+    COMPILED,
     BloomFilter,
     TraceCache,
     TraceState,
     _count_span,
     _root_fields,
     assembly_columns,
+    summarize,
 )
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
@@ -449,3 +451,30 @@ def test_grouped_assembly_equals_adding_each_span_in_order(
         assert {k: stored[run_id][k] for k in _COMPARED} == {k: row[k] for k in _COMPARED}
         cost = row["cost_usd"]
         assert stored[run_id]["cost_usd"] == (cost if cost is None else pytest.approx(cost))
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled tally is not built (no C compiler)")
+@settings(max_examples=200, deadline=None)
+@given(request=st.lists(st.sampled_from(POOL), max_size=30))
+def test_the_compiled_tally_equals_the_python_one(request: list[dict[str, Any]]) -> None:
+    """``_assemble_fast.summarize`` gives exactly what the Python loop gives: parts,
+    frozen states (span ids in the same order), repeated rows and root fields."""
+    decoded, rejects = decode_protobuf(proto_request(request))
+    mapped = map_spans(decoded, OPTIONS, rejects)
+    compiled = summarize(mapped.spans, mapped.hints)
+    python = summarize(mapped.spans, mapped.hints, compiled=False)
+    assert compiled == python
+    assert [type(v) for p in compiled.parts for v in p[3]] == [
+        type(v) for p in python.parts for v in p[3]
+    ]
+
+
+def test_the_compiled_tally_refuses_ragged_columns() -> None:
+    decoded, rejects = decode_protobuf(proto_request(agent_trace()))
+    mapped = map_spans(decoded, OPTIONS, rejects)
+    mapped.spans["kind"].pop()
+    if COMPILED:
+        with pytest.raises(ValueError, match="different lengths"):
+            summarize(mapped.spans, mapped.hints)
+    with pytest.raises(ValueError):
+        summarize(mapped.spans, mapped.hints, compiled=False)
