@@ -4,6 +4,9 @@ across cache evictions and restarts."""
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.prices import load_prices
 from agentslo.ingest.semconv import MappingOptions, map_spans
 from agentslo.ingest.span_batch import SpanBatch
-from agentslo.server.writer import IngestWriter, Job
+from agentslo.server.writer import CHECKPOINT_NICE, IngestWriter, Job
 from agentslo.store import Store, open_store
 from agentslo.store.writer import write_batch
 
@@ -168,6 +171,34 @@ def test_a_refused_checkpoint_is_put_off_and_the_threads_restored(store: Store) 
     assert writer.stats.checkpoints == 1
     assert not wal.exists() or wal.stat().st_size == 0
     assert store.count("spans") == 4
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_checkpoint_runs_at_a_low_priority_and_the_writer_keeps_its_own(
+    store: Store,
+) -> None:
+    """The acknowledging threads get the CPU before a checkpoint: it runs on a thread
+    at nice CHECKPOINT_NICE, and the writer's thread stays at its priority."""
+    seen: list[tuple[str, int]] = []
+
+    class Watching:
+        def __init__(self, con: Any) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "CHECKPOINT":
+                me = threading.current_thread().name
+                seen.append((me, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+            return self.con.execute(sql, *args)
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    writer = IngestWriter(store)
+    ingest(writer, agent_trace())
+    writer.checkpoint_bytes = 1
+    writer._checkpoint_if_due(Watching(store.con))  # type: ignore[arg-type]
+    assert seen == [("agentslo-checkpoint", min(19, before + CHECKPOINT_NICE))]
+    assert writer.stats.checkpoints == 1
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
 
 
 def test_a_failing_checkpoint_never_fails_the_commit_before_it(store: Store) -> None:
