@@ -3,15 +3,16 @@
 
 A decode worker tallies every span of every request for run assembly: which trace
 it belongs to, whether the request repeats it, and what it adds to the trace's
-counts. In the interpreter that loop cost about 1.4 µs per span, a tenth of the
-worker's time (``docs/benchmarks.md``, eighth round); here the tallies live in a C
-struct per trace and the loop runs without the interpreter's dispatch. The sums of
+counts. In the interpreter that loop cost about 1.1–1.2 µs per span, a tenth of
+the worker's time, and here about half that (``docs/benchmarks.md``, eighth round):
+the counts live in a C struct per trace and the loop runs without the
+interpreter's dispatch. The sums of
 tokens and cost stay Python numbers, so that they neither overflow nor round
 differently from the Python code.
 
-The rules are ``assemble.summarize``'s, line for line (and ``TraceState.freeze``'s
-layout for the frozen state); the root fields are ``assemble._root_fields``, called
-from here. A Hypothesis test summarises generated requests both ways and requires
+The rules are ``assemble._summarize``'s and ``assemble._count_span``'s, line for
+line (and ``TraceState.freeze``'s layout for the frozen state); the root fields are
+``assemble._root_fields``, called from here. A Hypothesis test summarises generated requests both ways and requires
 identical results.
 """
 

@@ -427,12 +427,10 @@ def _count_span(
     output_tokens: int | None,
     cost: float | None,
 ) -> None:
-    """Count one span into ``state`` (for spans loaded from the store).
+    """Count one span into ``state``.
 
-    :func:`summarize` runs the same lines inlined: a call per span costs about 100 of
-    the loop's 350 ns per span. Change both together; the tests of traces loaded
-    after eviction or restart, and of requests resending part of a trace, compare the
-    two paths' run rows.
+    ``_assemble_fast.summarize`` runs the same rules compiled. Change both together:
+    a Hypothesis test requires the two tallies to be identical.
     """
     state.spans += 1
     if kind == "llm":
@@ -516,26 +514,8 @@ def _summarize(cols: dict[str, list[Any]], hints: dict[int, RunHints]) -> Reques
             continue
         ids.add(sid)
         rows[key].append(i)
-        # _count_span, inlined (see its docstring): this runs for every span.
-        state.spans += 1
-        if k == "llm":
-            state.llm_calls += 1
-            if it is not None or ot is not None:
-                state.llm_input += it or 0
-                state.llm_output += ot or 0
-                state.llm_tokens_known += 1
-            if c is not None:
-                state.llm_cost += c
-                state.llm_cost_known += 1
-            if state.model is None:
-                state.model = mdl
-        elif k == "tool":
-            state.tool_calls += 1
-            if st in _FAILED:
-                state.tool_errors += 1
-        elif k == "handoff":
-            state.handoffs += 1
-        elif k == "agent":
+        _count_span(state, k, st, mdl, it, ot, c)
+        if k == "agent":
             fields = _root_fields(cols, i, hints.get(i))
             roots[i] = _root_values(fields)
             state.offer_root(started[i], ended[i], fields)

@@ -459,7 +459,7 @@ class IngestWriter:
                 for batch in mapped:
                     requests.append((offset, batch.summary))
                     offset += batch.span_count
-                table = spans
+                table = spans  # spans is filtered below; assembly reads it unfiltered
                 assembled = self.assembler.apply(
                     requests, spans.num_rows, lambda: assembly_columns(table)
                 )
