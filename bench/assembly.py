@@ -20,6 +20,7 @@ import pickle
 import statistics
 import sys
 import time
+from functools import partial
 from typing import Any
 
 from agentslo.ingest import assemble
@@ -62,9 +63,7 @@ def _writer_side(blobs: list[bytes], group: int) -> tuple[float, float]:
         for batch in mapped:
             requests.append((offset, batch.summary))
             offset += batch.span_count
-        done = assembler.apply(
-            requests, spans.num_rows, lambda t=spans: assemble.assembly_columns(t)
-        )
+        done = assembler.apply(requests, spans.num_rows, partial(assemble.assembly_columns, spans))
         assemble.run_table(done.new_runs)
         assembler.commit()
     assembled = time.process_time() - started

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from agentslo.ingest.assemble import combine
+from agentslo.ingest.assemble import combined_spans
 from agentslo.ingest.otlp import decode_protobuf
 from agentslo.ingest.semconv import MappingOptions, map_spans
 from agentslo.ingest.span_batch import SpanBatch
@@ -46,7 +46,7 @@ def _groups(count: int) -> list[pa.Table]:
             body = body.replace(ingest.SPAN_MARK, os.urandom(4))
             spans, rejects = decode_protobuf(body)
             batches.append(SpanBatch.of(map_spans(spans, options, rejects)))
-        groups.append(combine(batches)[0])
+        groups.append(combined_spans(batches))
     return groups
 
 
