@@ -44,6 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -459,9 +460,8 @@ class IngestWriter:
                 for batch in mapped:
                     requests.append((offset, batch.summary))
                     offset += batch.span_count
-                table = spans  # spans is filtered below; assembly reads it unfiltered
                 assembled = self.assembler.apply(
-                    requests, spans.num_rows, lambda: assembly_columns(table)
+                    requests, spans.num_rows, partial(assembly_columns, spans)
                 )
                 if not assembled.mask.all():
                     spans = spans.filter(pa.array(assembled.mask))
